@@ -1,0 +1,137 @@
+//! A multi-layer Elman RNN with tanh or relu, like `torch.nn.RNN` and Keras `SimpleRNN`.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::Initializer;
+use burn::tensor::{Device, Tensor};
+
+use crate::rnn_cell::{RnnActivation, RnnCell, RnnCellConfig};
+use crate::input::SequenceInput;
+use crate::layer::RecurrentLayer;
+use crate::stack::{CellStack, StackOptions};
+use crate::Result;
+
+/// Configuration of a [`Rnn`] layer.
+#[derive(Config, Debug)]
+pub struct RnnConfig {
+    /// Size of the input features.
+    pub d_input: usize,
+    /// Size of the hidden state of each direction.
+    pub d_hidden: usize,
+    /// Number of stacked layers.
+    #[config(default = 1)]
+    pub n_layers: usize,
+    /// The nonlinearity (`tanh` or `relu`).
+    #[config(default = "RnnActivation::Tanh")]
+    pub activation: RnnActivation,
+    /// Whether the cells have biases `b_ih` and `b_hh`.
+    #[config(default = true)]
+    pub bias: bool,
+    /// Whether to run each layer in both directions and concatenate the outputs.
+    #[config(default = false)]
+    pub bidirectional: bool,
+    /// Whether a unidirectional layer runs from the last step to the first (Keras
+    /// `go_backwards`). Outputs stay aligned with their input steps (unlike Keras, which
+    /// returns them reversed), and with lengths each sequence starts at its last valid step.
+    #[config(default = false)]
+    pub reverse: bool,
+    /// Whether inputs and outputs are `[batch, seq, features]` (true, the default) or
+    /// time-major `[seq, batch, features]`.
+    #[config(default = true)]
+    pub batch_first: bool,
+    /// Dropout probability on the outputs of every layer but the last, in training only.
+    #[config(default = 0.0)]
+    pub dropout: f64,
+    /// Weight initializer; `None` is PyTorch's `U(-1/sqrt(d_hidden), 1/sqrt(d_hidden))`.
+    #[config(default = "None")]
+    pub initializer: Option<Initializer>,
+}
+
+impl RnnConfig {
+    /// Builds the layer on `device`.
+    ///
+    /// # Panics
+    ///
+    /// On an invalid configuration; [`RnnConfig::try_init`] returns the error instead.
+    pub fn init(&self, device: &Device) -> Rnn {
+        self.try_init(device).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Builds the layer on `device`, or says what is wrong with the configuration.
+    pub fn try_init(&self, device: &Device) -> Result<Rnn> {
+        let options = StackOptions {
+            d_input: self.d_input,
+            d_hidden: self.d_hidden,
+            n_layers: self.n_layers,
+            bidirectional: self.bidirectional,
+            reverse: self.reverse,
+            batch_first: self.batch_first,
+            dropout: self.dropout,
+        };
+        options.validate()?;
+        let stack = options.build(|d_in| {
+            RnnCellConfig::new(d_in, self.d_hidden)
+                .with_activation(self.activation)
+                .with_bias(self.bias)
+                .with_initializer(self.initializer.clone())
+                .init(device)
+        });
+        Ok(Rnn { stack })
+    }
+}
+
+/// A multi-layer Elman RNN with tanh or relu, like `torch.nn.RNN` and Keras `SimpleRNN`.
+///
+/// ```rust,ignore
+/// let rnn = RnnConfig::new(8, 16).with_activation(RnnActivation::Relu).init(&device);
+/// let (output, h_n) = rnn.forward(x, None);
+/// ```
+///
+/// Variable-length batches go through [`RecurrentLayer::forward_input`] with
+/// [`SequenceInput::lengths`]; PyTorch weights through [`RecurrentLayer::load_state_dict`].
+#[derive(Module, Debug)]
+pub struct Rnn {
+    /// The cells of every layer and direction.
+    pub stack: CellStack<RnnCell>,
+}
+
+impl Rnn {
+    /// Runs the layer over a batch of sequences, from the initial state `h0` (zeros
+    /// when `None`).
+    ///
+    /// - `input`: `[batch, seq, d_input]` (`[seq, batch, d_input]` if not batch-first)
+    /// - state: each `[n_layers * dirs, batch, d_hidden]`
+    ///
+    /// Returns `(output, h_n)`: every output of the last layer,
+    /// `[batch, seq, dirs * d_hidden]` (forward half first), and the final state `h_n`
+    /// in PyTorch's `[n_layers * dirs, batch, d_hidden]` layout.
+    ///
+    /// # Panics
+    ///
+    /// With a message naming the tensor and both shapes when a shape is wrong;
+    /// [`RecurrentLayer::try_forward_input`] returns that error instead.
+    pub fn forward(
+        &self,
+        input: Tensor<3>,
+        state: Option<Tensor<3>>,
+    ) -> (Tensor<3>, Tensor<3>) {
+        self.forward_input(SequenceInput::new(input).state_opt(state))
+    }
+}
+
+impl RecurrentLayer for Rnn {
+    type Cell = RnnCell;
+    type State = Tensor<3>;
+
+    fn stack(&self) -> &CellStack<RnnCell> {
+        &self.stack
+    }
+
+    fn into_stack(self) -> CellStack<RnnCell> {
+        self.stack
+    }
+
+    fn from_stack(stack: CellStack<RnnCell>) -> Self {
+        Self { stack }
+    }
+}

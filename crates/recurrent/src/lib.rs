@@ -1,0 +1,33 @@
+//! `recurrent`: recurrent sequence models on [burn](https://burn.dev).
+//!
+//! This facade re-exports the workspace's crates and owns the backend choice:
+//!
+//! | crate | what |
+//! |---|---|
+//! | [`cells`] (`recurrent-cells`) | RNN, LSTM and GRU cells and layers, PyTorch weights, parity runner |
+//!
+//! Backends are Cargo features forwarded to burn: `flex` (pure-Rust CPU, the default),
+//! `ndarray` (CPU) and `wgpu` (GPU through Vulkan, Metal or DirectX). [`backend::Backend`]
+//! names them at run time and opens a device, with a clear error for one that is not
+//! compiled in or has no adapter.
+//!
+//! ```rust,ignore
+//! use recurrent::prelude::*;
+//!
+//! let device = Backend::Flex.device()?;
+//! let lstm = LstmConfig::new(32, 64).init(&device);
+//! let (output, (h_n, c_n)) = lstm.forward(x, None);
+//! ```
+#![deny(missing_docs)]
+
+pub mod backend;
+
+pub use burn;
+pub use recurrent_cells as cells;
+
+/// The types most programs need.
+pub mod prelude {
+    pub use crate::backend::Backend;
+    pub use burn::tensor::{Device, Int, Tensor};
+    pub use recurrent_cells::prelude::*;
+}

@@ -1,0 +1,107 @@
+//! Project tasks, run as `cargo xtask <task>` (see `.cargo/config.toml`).
+//!
+//! - `parity [--backend flex|ndarray|wgpu] FILE...`: PyTorch reference cases.
+//! - `test [--skip-wgpu]`: the whole test suite (CPU tests, then the parity cases on wgpu).
+//! - `bench`: the criterion benchmarks against burn-nn.
+
+mod parity;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use recurrent::backend::Backend;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Tasks of the recurrent workspace")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Runs PyTorch reference cases (safetensors, `recurrent-golden/1` format) and prints the
+    /// largest absolute error of outputs, states and gradients per file.
+    Parity {
+        /// Backend to run on: flex, ndarray or wgpu.
+        #[arg(long, default_value = "flex")]
+        backend: Backend,
+        /// Largest accepted absolute error (default 1e-4 on CPU backends, 1e-3 on wgpu).
+        #[arg(long)]
+        tolerance: Option<f32>,
+        /// Case files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Runs the test suite: `cargo test --workspace` on the CPU backends, then the vendored
+    /// parity cases on wgpu (a missing wgpu adapter is a failure).
+    Test {
+        /// Skip the wgpu parity run (for machines without any Vulkan driver).
+        #[arg(long)]
+        skip_wgpu: bool,
+    },
+    /// Runs the criterion benchmarks (ours against burn-nn, same run).
+    Bench {
+        /// Arguments passed to criterion (e.g. a filter such as `lstm`).
+        args: Vec<String>,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.task {
+        Task::Parity {
+            backend,
+            tolerance,
+            files,
+        } => parity::run(backend, tolerance, &files),
+        Task::Test { skip_wgpu } => test(skip_wgpu),
+        Task::Bench { args } => bench(&args),
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits inside the workspace")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+fn run(mut cmd: Command) -> Result<()> {
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn test(skip_wgpu: bool) -> Result<()> {
+    let mut cmd = cargo();
+    cmd.args(["test", "--workspace"]);
+    run(cmd)?;
+    if skip_wgpu {
+        println!("skipping the wgpu parity cases (--skip-wgpu)");
+        return Ok(());
+    }
+    let cases = parity::vendored_cases(&root())?;
+    println!("\nparity cases on wgpu:");
+    parity::run(Backend::Wgpu, None, &cases)
+}
+
+fn bench(args: &[String]) -> Result<()> {
+    let mut cmd = cargo();
+    cmd.args(["bench", "-p", "recurrent-cells", "--bench", "rnn", "--"]);
+    cmd.args(args);
+    run(cmd)
+}
