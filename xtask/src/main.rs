@@ -88,7 +88,7 @@ fn run(mut cmd: Command) -> Result<()> {
 
 fn test(skip_wgpu: bool) -> Result<()> {
     let mut cmd = cargo();
-    cmd.args(["test", "--workspace"]);
+    cmd.args(["test", "--workspace", "--exclude", "xtask"]);
     run(cmd)?;
     if skip_wgpu {
         println!("skipping the wgpu parity cases (--skip-wgpu)");

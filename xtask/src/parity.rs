@@ -33,7 +33,7 @@ pub fn run(backend: Backend, tolerance: Option<f32>, files: &[PathBuf]) -> Resul
     });
     let device = backend.device()?;
     println!(
-        "{:<40} {:>10} {:>10} {:>10}  ({backend}, tolerance {tolerance:e})",
+        "{:<64} {:>10} {:>10} {:>10}  ({backend}, tolerance {tolerance:e})",
         "case", "output", "state", "grad"
     );
     let mut failures = Vec::new();
@@ -42,7 +42,7 @@ pub fn run(backend: Backend, tolerance: Option<f32>, files: &[PathBuf]) -> Resul
         let report = match GoldenCase::load(file).and_then(|case| case.run(&device)) {
             Ok(report) => report,
             Err(e) => {
-                println!("{name:<40} error: {e}");
+                println!("{name:<64} error: {e}");
                 failures.push(format!("{name}: {e}"));
                 continue;
             }
@@ -58,7 +58,7 @@ pub fn run(backend: Backend, tolerance: Option<f32>, files: &[PathBuf]) -> Resul
             None => "ok".to_string(),
         };
         println!(
-            "{name:<40} {:>10.2e} {:>10.2e} {:>10.2e}  {verdict}",
+            "{name:<64} {:>10.2e} {:>10.2e} {:>10.2e}  {verdict}",
             report.output_error(),
             report.state_error(),
             report.grad_error()

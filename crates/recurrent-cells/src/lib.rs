@@ -28,6 +28,7 @@
 //! the caller builds the layer on.
 #![deny(missing_docs)]
 
+mod activation;
 mod cell;
 mod error;
 mod gates;

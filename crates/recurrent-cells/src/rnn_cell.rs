@@ -3,7 +3,9 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::Initializer;
-use burn::tensor::activation::{relu, tanh};
+use burn::tensor::activation::relu;
+
+use crate::activation::tanh;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
