@@ -32,8 +32,9 @@ pub fn run(backend: Backend, tolerance: Option<f32>, files: &[PathBuf]) -> Resul
         Backend::Flex | Backend::NdArray => 1e-4,
     });
     let device = backend.device()?;
+    let described = recurrent::backend::describe(backend, &device);
     println!(
-        "{:<64} {:>10} {:>10} {:>10}  ({backend}, tolerance {tolerance:e})",
+        "{:<64} {:>10} {:>10} {:>10}  ({described}, tolerance {tolerance:e})",
         "case", "output", "state", "grad"
     );
     let mut failures = Vec::new();

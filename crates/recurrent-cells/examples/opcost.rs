@@ -1,3 +1,4 @@
+//! Measures the cost of single burn ops on flex (a development aid for the cells).
 use burn::tensor::{Device, Distribution, Tensor, activation::{sigmoid, tanh}};
 use std::time::Instant;
 fn time<F: FnMut()>(name: &str, n: usize, mut f: F) {
@@ -37,5 +38,17 @@ fn main() {
     time("mul [32,128]", 200, || { (s.clone() * s.clone()).into_data(); });
     time("narrow+mul [32,128]", 200, || { (g.clone().narrow(1, 128, 128) * s.clone()).into_data(); });
     time("add bcast [32,512]+[1,512]", 200, || { (g.clone() + w.clone().narrow(0,0,1)).into_data(); });
+    time("exp [32,512]", 200, || { g.clone().exp().into_data(); });
+    time("recip(1+exp(-clamp x)) [32,512]", 200, || { (g.clone().clamp(-80.0, 80.0).neg().exp() + 1.0).recip().into_data(); });
+    time("sigmoid [32,512] again", 200, || { sigmoid(g.clone()).into_data(); });
+    let nd = { #[allow(deprecated)] let d = Device::ndarray(); d };
+    let xn = Tensor::<2>::random([3200, 32], Distribution::Uniform(-1., 1.), &nd);
+    let wn = Tensor::<2>::random([32, 512], Distribution::Uniform(-1., 1.), &nd);
+    let xn3 = Tensor::<3>::random([50, 32, 32], Distribution::Uniform(-1., 1.), &nd);
+    time("ndarray proj 3200x32x512", 20, || { xn.clone().matmul(wn.clone()).into_data(); });
+    time("ndarray proj batched", 20, || { xn3.clone().matmul(wn.clone().unsqueeze_dim::<3>(0)).into_data(); });
+    let gn = Tensor::<2>::random([32, 512], Distribution::Uniform(-1., 1.), &nd);
+    time("ndarray sigmoid [32,512]", 200, || { sigmoid(gn.clone()).into_data(); });
+    time("ndarray recip(1+exp(-clamp x))", 200, || { (gn.clone().clamp(-80.0, 80.0).neg().exp() + 1.0).recip().into_data(); });
     time("into_data only", 200, || { s.clone().into_data(); });
 }

@@ -87,9 +87,9 @@ pub trait RecurrentCell {
 
     /// Projects inputs onto the gates (the part of the step that does not depend on the state).
     ///
-    /// `input: [n, d_input]` → `[n, n_gates * d_hidden]`. A sequence runner calls this once
-    /// for all timesteps, with `n = seq_length * batch`.
-    fn project_input(&self, input: Tensor<2>) -> Tensor<2>;
+    /// `input: [..., d_input]` → `[..., n_gates * d_hidden]`: `[batch, d_input]` for one step,
+    /// `[seq, batch, d_input]` for a whole sequence, which a runner projects at once.
+    fn project_input<const D: usize>(&self, input: Tensor<D>) -> Tensor<D>;
 
     /// Advances the state by one step given the projected input of that step.
     ///
@@ -99,5 +99,20 @@ pub trait RecurrentCell {
     /// Advances the state by one step: `input: [batch, d_input]`.
     fn step(&self, input: Tensor<2>, state: Self::State) -> Self::State {
         self.step_projected(self.project_input(input), state)
+    }
+
+    /// Runs the cell over a whole sequence from `state` (zeros when `None`).
+    ///
+    /// `input: [batch, seq, d_input]` → every hidden state `[batch, seq, d_hidden]` and the
+    /// final state. The input projection of all steps is one matmul.
+    fn seq(&self, input: Tensor<3>, state: Option<Self::State>) -> (Tensor<3>, Self::State)
+    where
+        Self: Sized,
+    {
+        let batch = input.dims()[0];
+        let state = state.unwrap_or_else(|| self.zero_state(batch, &input.device()));
+        let (outputs, last) =
+            crate::stack::run_direction(self, input.swap_dims(0, 1), state, false, &None);
+        (outputs.swap_dims(0, 1), last)
     }
 }

@@ -85,10 +85,15 @@ impl FusedGates {
 
     /// Projects inputs onto every gate, adding the biases that sit outside the recurrence.
     ///
-    /// `input: [n, d_input]` → `[n, n_gates * d_hidden]`. `bias_hh` is added here too when
+    /// `input: [..., d_input]` → `[..., n_gates * d_hidden]`. `bias_hh` is added here too when
     /// `fold_hidden_bias` is true (every cell but GRU's candidate gate can fold it).
-    pub fn project(&self, input: Tensor<2>, fold_hidden_bias: bool) -> Tensor<2> {
-        let mut out = input.matmul(self.weight_ih.val());
+    ///
+    /// A sequence is projected as `[seq, batch, d_input]`, a batch of `seq` matmuls: on the
+    /// CPU backends that is several times faster than one `[seq * batch, d_input]` matmul,
+    /// whose narrow inner dimension their kernels handle poorly (7x on flex, 1.7x on ndarray
+    /// for 50 steps of `[32, 32] x [32, 512]`).
+    pub fn project<const D: usize>(&self, input: Tensor<D>, fold_hidden_bias: bool) -> Tensor<D> {
+        let mut out = input.matmul(self.weight_ih.val().unsqueeze::<D>());
         let bias = match (&self.bias_ih, &self.bias_hh, fold_hidden_bias) {
             (Some(ih), Some(hh), true) => Some(ih.val() + hh.val()),
             (Some(ih), _, _) => Some(ih.val()),
@@ -96,7 +101,7 @@ impl FusedGates {
             _ => None,
         };
         if let Some(bias) = bias {
-            out = out + bias.unsqueeze_dim(0);
+            out = out + bias.unsqueeze::<D>();
         }
         out
     }

@@ -83,9 +83,14 @@ impl GruConfig {
 
 /// A multi-layer GRU, like `torch.nn.GRU` and Keras `GRU`.
 ///
-/// ```rust,ignore
+/// ```rust
+/// # use burn::tensor::{Device, Tensor};
+/// # use recurrent_cells::prelude::*;
+/// # let device = Device::flex();
+/// let x = Tensor::<3>::zeros([4, 10, 8], &device); // [batch, seq, d_input]
 /// let gru = GruConfig::new(8, 16).with_bidirectional(true).init(&device);
 /// let (output, h_n) = gru.forward(x, None);
+/// assert_eq!((output.dims(), h_n.dims()), ([4, 10, 32], [2, 4, 16]));
 /// ```
 ///
 /// Variable-length batches go through [`RecurrentLayer::forward_input`] with

@@ -81,13 +81,13 @@ impl RecurrentCell for GruCell {
 
     /// Adds `b_ih`, and `b_hh` of the reset and update gates, to the input projection;
     /// `b_hn` stays inside the step because the reset gate scales it.
-    fn project_input(&self, input: Tensor<2>) -> Tensor<2> {
+    fn project_input<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
         let h = self.gates.d_hidden;
         let mut out = self.gates.project(input, false);
         if let Some(b_hh) = &self.gates.bias_hh {
             let rz = b_hh.val().narrow(0, 0, 2 * h);
             let zeros = Tensor::zeros([h], &rz.device());
-            out = out + Tensor::cat(vec![rz, zeros], 0).unsqueeze_dim(0);
+            out = out + Tensor::cat(vec![rz, zeros], 0).unsqueeze::<D>();
         }
         out
     }

@@ -4,9 +4,18 @@ use burn::tensor::{Bool, Device, Int, Tensor};
 
 /// Everything a sequence layer takes, in the style of burn's `TransformerEncoderInput`:
 ///
-/// ```rust,ignore
-/// let input = SequenceInput::new(x).state((h0, c0)).lengths(lengths);
+/// ```rust
+/// use burn::tensor::{Device, Tensor};
+/// use recurrent_cells::{lengths_tensor, prelude::*};
+///
+/// let device = Device::flex();
+/// let lstm = LstmConfig::new(3, 5).init(&device);
+/// let x = Tensor::<3>::ones([2, 4, 3], &device);
+/// let input = SequenceInput::new(x).lengths(lengths_tensor(&[4, 2], &device));
 /// let (output, (h_n, c_n)) = lstm.forward_input(input);
+/// // The second sequence has two valid steps: its outputs after them are exactly zero.
+/// let padding = output.narrow(0, 1, 1).narrow(1, 2, 2);
+/// assert_eq!(padding.abs().sum().into_scalar::<f32>(), 0.0);
 /// ```
 #[derive(Debug, Clone)]
 pub struct SequenceInput<S> {

@@ -12,11 +12,19 @@
 //!   [`RecurrentLayer::load_state_dict`], [`RecurrentLayer::state_dict`]).
 //! - [`golden`]: the runner of PyTorch reference cases behind `cargo xtask parity`.
 //!
-//! ```rust,ignore
+//! ```rust
+//! use burn::tensor::{Device, Tensor};
 //! use recurrent_cells::prelude::*;
 //!
+//! let device = Device::flex();
 //! let lstm = LstmConfig::new(32, 128).with_n_layers(2).init(&device);
+//! let x = Tensor::<3>::zeros([4, 10, 32], &device); // [batch, seq, d_input]
+//! let h0 = Tensor::<3>::zeros([2, 4, 128], &device); // [n_layers * dirs, batch, d_hidden]
+//! let c0 = h0.clone();
 //! let (output, (h_n, c_n)) = lstm.forward(x, Some((h0, c0)));
+//! assert_eq!(output.dims(), [4, 10, 128]);
+//! assert_eq!(h_n.dims(), [2, 4, 128]);
+//! assert_eq!(c_n.dims(), [2, 4, 128]);
 //! ```
 //!
 //! # Design

@@ -78,9 +78,16 @@ impl LstmConfig {
 
 /// A multi-layer LSTM, like `torch.nn.LSTM` and Keras `LSTM`.
 ///
-/// ```rust,ignore
+/// ```rust
+/// # use burn::tensor::{Device, Tensor};
+/// # use recurrent_cells::prelude::*;
+/// # let device = Device::flex();
+/// let x = Tensor::<3>::zeros([4, 10, 8], &device); // [batch, seq, d_input]
+/// let h0 = Tensor::<3>::zeros([2, 4, 16], &device);
+/// let c0 = Tensor::<3>::zeros([2, 4, 16], &device);
 /// let lstm = LstmConfig::new(8, 16).with_n_layers(2).init(&device);
 /// let (output, (h_n, c_n)) = lstm.forward(x, Some((h0, c0)));
+/// assert_eq!((output.dims(), h_n.dims(), c_n.dims()), ([4, 10, 16], [2, 4, 16], [2, 4, 16]));
 /// ```
 ///
 /// Variable-length batches go through [`RecurrentLayer::forward_input`] with

@@ -106,7 +106,7 @@ impl RecurrentCell for LstmCell {
         self
     }
 
-    fn project_input(&self, input: Tensor<2>) -> Tensor<2> {
+    fn project_input<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
         self.gates.project(input, true)
     }
 

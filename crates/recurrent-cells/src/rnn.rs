@@ -82,9 +82,14 @@ impl RnnConfig {
 
 /// A multi-layer Elman RNN with tanh or relu, like `torch.nn.RNN` and Keras `SimpleRNN`.
 ///
-/// ```rust,ignore
+/// ```rust
+/// # use burn::tensor::{Device, Tensor};
+/// # use recurrent_cells::prelude::*;
+/// # let device = Device::flex();
+/// let x = Tensor::<3>::zeros([4, 10, 8], &device); // [batch, seq, d_input]
 /// let rnn = RnnConfig::new(8, 16).with_activation(RnnActivation::Relu).init(&device);
 /// let (output, h_n) = rnn.forward(x, None);
+/// assert_eq!((output.dims(), h_n.dims()), ([4, 10, 16], [1, 4, 16]));
 /// ```
 ///
 /// Variable-length batches go through [`RecurrentLayer::forward_input`] with

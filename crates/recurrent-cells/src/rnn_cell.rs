@@ -99,7 +99,7 @@ impl RecurrentCell for RnnCell {
         self
     }
 
-    fn project_input(&self, input: Tensor<2>) -> Tensor<2> {
+    fn project_input<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
         self.gates.project(input, true)
     }
 

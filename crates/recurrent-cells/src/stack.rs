@@ -151,7 +151,7 @@ impl StackOptions {
 }
 
 /// The padding of a batch, prepared once per forward.
-struct Padding {
+pub(crate) struct Padding {
     /// `pad[t]`: `[batch, d_hidden]`, true where step `t` is past the sequence's length.
     pad: Vec<Tensor<2, Bool>>,
     /// Steps before this one are valid for every sequence and need no mask.
@@ -225,16 +225,13 @@ impl<C: RecurrentCell + Module> CellStack<C> {
         let dirs = self.dirs();
         let mut x = x;
         for layer in 0..self.n_layers {
-            let d_in = x.dims()[2];
-            let flat = x.reshape([seq * batch, d_in]);
             let mut outputs = Vec::with_capacity(dirs);
             for dir in 0..dirs {
                 let index = layer * dirs + dir;
                 let cell = &self.cells[index];
                 let backwards = (dir == 1) != self.reverse;
                 let state = states[index].clone();
-                let (out, last) =
-                    run_direction(cell, flat.clone(), state, [seq, batch], backwards, &padding);
+                let (out, last) = run_direction(cell, x.clone(), state, backwards, &padding);
                 outputs.push(out);
                 states[index] = last;
             }
@@ -411,20 +408,18 @@ fn padding(lengths: Tensor<1, Int>, batch: usize, seq: usize, d_hidden: usize) -
 
 /// Runs one cell over the whole sequence in one direction.
 ///
-/// `flat: [seq * batch, d_in]` (time-major) → outputs `[seq, batch, d_hidden]` and the final
+/// `input: [seq, batch, d_in]` (time-major) → outputs `[seq, batch, d_hidden]` and the final
 /// state.
-fn run_direction<C: RecurrentCell>(
+pub(crate) fn run_direction<C: RecurrentCell>(
     cell: &C,
-    flat: Tensor<2>,
+    input: Tensor<3>,
     mut state: C::State,
-    [seq, batch]: [usize; 2],
     backwards: bool,
     padding: &Option<Padding>,
 ) -> (Tensor<3>, C::State) {
-    let projected = cell.project_input(flat);
-    let width = projected.dims()[1];
+    let projected = cell.project_input(input);
+    let [seq, batch, width] = projected.dims();
     let steps: Vec<Tensor<2>> = projected
-        .reshape([seq, batch, width])
         .split(1, 0)
         .into_iter()
         .map(|t| t.reshape([batch, width]))

@@ -2,16 +2,18 @@
 //!
 //! The loss is `sum(output * u) + sum(h_n * v)`. Each analytic gradient (autodiff) of the
 //! input and of a sample of weight entries is compared with the central difference
-//! `(L(w + e) - L(w - e)) / 2e`, computed in float32 with `e = 1e-2`.
+//! `(L(w + e) - L(w - e)) / 2e`, computed in float32 with `e = 2e-3`. Inputs and weights are
+//! deterministic, so a relu kink inside the difference interval would show on every run,
+//! not at random.
 
 mod common;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use common::{uniform, values};
+use common::{seeded, seeded_weights, values};
 use recurrent_cells::prelude::*;
 use recurrent_cells::LayerState;
 
-const STEP: f32 = 1e-2;
+const STEP: f32 = 2e-3;
 
 fn close(analytic: f32, numeric: f32) -> bool {
     (analytic - numeric).abs() <= 2e-3 + 2e-2 * numeric.abs()
@@ -20,11 +22,12 @@ fn close(analytic: f32, numeric: f32) -> bool {
 /// Checks the gradients of `layer` (on an autodiff device) against finite differences.
 fn check<L: RecurrentLayer + Clone>(name: &str, layer: L, device: &Device) {
     let [batch, seq] = [2, 3];
-    let x = uniform([batch, seq, layer.d_input()], device);
+    let layer = seeded_weights(layer, 7);
+    let x = seeded([batch, seq, layer.d_input()], 1, device);
     let (out, state) = layer.forward_input(SequenceInput::new(x.clone()));
-    let u = uniform(out.dims(), device);
+    let u = seeded(out.dims(), 2, device);
     let h_dims = state.into_parts()[0].dims();
-    let v = uniform(h_dims, device);
+    let v = seeded(h_dims, 3, device);
 
     let loss_of = |layer: &L, x: Tensor<3>| -> Tensor<1> {
         let (out, state) = layer.forward_input(SequenceInput::new(x));
@@ -95,7 +98,8 @@ fn gru_gradients_match_finite_differences_in_both_formulations() {
 fn rnn_gradients_match_finite_differences() {
     let device = common::device().autodiff();
     check("rnn tanh", RnnConfig::new(2, 3).init(&device), &device);
-    // relu is not differentiable at 0; random weights keep pre-activations away from it.
+    // relu is not differentiable at 0; no pre-activation of these fixed inputs lies within
+    // STEP of it (a kink would show as a mismatch on every run).
     check(
         "rnn relu",
         RnnConfig::new(2, 3).with_activation(RnnActivation::Relu).init(&device),

@@ -32,6 +32,9 @@ fn stepping_each_cell_by_hand_equals_the_layer() {
     let (out, (h_n, c_n)) = lstm.forward(x.clone(), None);
     let (hand, state) = step_by_hand(&lstm.stack.cells[0], x.clone());
     assert!(max_diff(&out, &hand) < EPS);
+    let (seq, seq_state) = lstm.stack.cells[0].seq(x.clone(), None);
+    assert!(max_diff(&seq, &hand) < EPS);
+    assert!(max_diff(&seq_state.cell, &state.cell) < EPS);
     assert!(max_diff(&h_n.squeeze_dim::<2>(0), &state.hidden) < EPS);
     assert!(max_diff(&c_n.squeeze_dim::<2>(0), &state.cell) < EPS);
 

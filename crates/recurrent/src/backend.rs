@@ -112,6 +112,22 @@ impl Backend {
     }
 }
 
+/// A short description of the device a backend opened: the adapter's name on wgpu
+/// (`llvmpipe (LLVM ...)` for Mesa's software rasterizer), the backend's name otherwise.
+pub fn describe(backend: Backend, device: &Device) -> String {
+    match backend {
+        #[cfg(feature = "wgpu")]
+        Backend::Wgpu => match device.identity() {
+            Some(identity) => format!("wgpu on {}", identity.name),
+            None => "wgpu".to_string(),
+        },
+        _ => {
+            let _ = device;
+            backend.name().to_string()
+        }
+    }
+}
+
 /// Without an adapter, burn panics inside a worker thread at the first tensor; ask wgpu
 /// first so the user gets a message instead.
 #[cfg(feature = "wgpu")]

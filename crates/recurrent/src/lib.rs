@@ -11,12 +11,15 @@
 //! names them at run time and opens a device, with a clear error for one that is not
 //! compiled in or has no adapter.
 //!
-//! ```rust,ignore
+//! ```rust
 //! use recurrent::prelude::*;
 //!
-//! let device = Backend::Flex.device()?;
+//! let device = Backend::default_compiled()?.device()?;
 //! let lstm = LstmConfig::new(32, 64).init(&device);
+//! let x = Tensor::<3>::zeros([8, 20, 32], &device); // [batch, seq, d_input]
 //! let (output, (h_n, c_n)) = lstm.forward(x, None);
+//! assert_eq!(output.dims(), [8, 20, 64]);
+//! # Ok::<(), recurrent::backend::BackendError>(())
 //! ```
 #![deny(missing_docs)]
 
