@@ -15,7 +15,11 @@ const D_INPUT: usize = 32;
 const D_HIDDEN: usize = 128;
 
 fn input(device: &Device) -> Tensor<3> {
-    Tensor::random([BATCH, SEQ, D_INPUT], Distribution::Uniform(-1.0, 1.0), device)
+    Tensor::random(
+        [BATCH, SEQ, D_INPUT],
+        Distribution::Uniform(-1.0, 1.0),
+        device,
+    )
 }
 
 /// Times `forward` alone on `device` and forward + backward on its autodiff twin.
@@ -45,10 +49,20 @@ fn lstm(c: &mut Criterion) {
     let ad = device.clone().autodiff();
     let ours = LstmConfig::new(D_INPUT, D_HIDDEN).init(&device);
     let ours_ad = LstmConfig::new(D_INPUT, D_HIDDEN).init(&ad);
-    pair(c, "lstm/ours", |x| ours.forward(x, None).0, |x| ours_ad.forward(x, None).0);
+    pair(
+        c,
+        "lstm/ours",
+        |x| ours.forward(x, None).0,
+        |x| ours_ad.forward(x, None).0,
+    );
     let theirs = burn::nn::LstmConfig::new(D_INPUT, D_HIDDEN, true).init(&device);
     let theirs_ad = burn::nn::LstmConfig::new(D_INPUT, D_HIDDEN, true).init(&ad);
-    pair(c, "lstm/burn-nn", |x| theirs.forward(x, None).0, |x| theirs_ad.forward(x, None).0);
+    pair(
+        c,
+        "lstm/burn-nn",
+        |x| theirs.forward(x, None).0,
+        |x| theirs_ad.forward(x, None).0,
+    );
 }
 
 fn gru(c: &mut Criterion) {
@@ -56,10 +70,20 @@ fn gru(c: &mut Criterion) {
     let ad = device.clone().autodiff();
     let ours = GruConfig::new(D_INPUT, D_HIDDEN).init(&device);
     let ours_ad = GruConfig::new(D_INPUT, D_HIDDEN).init(&ad);
-    pair(c, "gru/ours", |x| ours.forward(x, None).0, |x| ours_ad.forward(x, None).0);
+    pair(
+        c,
+        "gru/ours",
+        |x| ours.forward(x, None).0,
+        |x| ours_ad.forward(x, None).0,
+    );
     let theirs = burn::nn::GruConfig::new(D_INPUT, D_HIDDEN, true).init(&device);
     let theirs_ad = burn::nn::GruConfig::new(D_INPUT, D_HIDDEN, true).init(&ad);
-    pair(c, "gru/burn-nn", |x| theirs.forward(x, None), |x| theirs_ad.forward(x, None));
+    pair(
+        c,
+        "gru/burn-nn",
+        |x| theirs.forward(x, None),
+        |x| theirs_ad.forward(x, None),
+    );
 }
 
 fn rnn(c: &mut Criterion) {
@@ -67,10 +91,20 @@ fn rnn(c: &mut Criterion) {
     let ad = device.clone().autodiff();
     let ours = RnnConfig::new(D_INPUT, D_HIDDEN).init(&device);
     let ours_ad = RnnConfig::new(D_INPUT, D_HIDDEN).init(&ad);
-    pair(c, "rnn-tanh/ours", |x| ours.forward(x, None).0, |x| ours_ad.forward(x, None).0);
+    pair(
+        c,
+        "rnn-tanh/ours",
+        |x| ours.forward(x, None).0,
+        |x| ours_ad.forward(x, None).0,
+    );
     let theirs = burn::nn::RnnConfig::new(D_INPUT, D_HIDDEN, true).init(&device);
     let theirs_ad = burn::nn::RnnConfig::new(D_INPUT, D_HIDDEN, true).init(&ad);
-    pair(c, "rnn-tanh/burn-nn", |x| theirs.forward(x, None).0, |x| theirs_ad.forward(x, None).0);
+    pair(
+        c,
+        "rnn-tanh/burn-nn",
+        |x| theirs.forward(x, None).0,
+        |x| theirs_ad.forward(x, None).0,
+    );
 }
 
 criterion_group! {

@@ -23,7 +23,11 @@ mod tests {
         let x = burn::tensor::Tensor::<1>::from_floats(xs.as_slice(), &device);
         let got = super::tanh(x).into_data().try_into_vec_as::<f32>().unwrap();
         for (x, y) in xs.iter().zip(got) {
-            assert!((x.tanh() - y).abs() < 3e-7, "tanh({x}) = {} but got {y}", x.tanh());
+            assert!(
+                (x.tanh() - y).abs() < 3e-7,
+                "tanh({x}) = {} but got {y}",
+                x.tanh()
+            );
         }
     }
 }

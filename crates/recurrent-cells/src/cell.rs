@@ -109,10 +109,12 @@ pub trait RecurrentCell {
     where
         Self: Sized,
     {
+        use crate::stack::{LayerInput, run_direction};
         let batch = input.dims()[0];
-        let state = state.unwrap_or_else(|| self.zero_state(batch, &input.device()));
-        let (outputs, last) =
-            crate::stack::run_direction(self, input.swap_dims(0, 1), state, false, &None);
-        (outputs.swap_dims(0, 1), last)
+        let device = input.device();
+        let state = state.unwrap_or_else(|| self.zero_state(batch, &device));
+        let steps = LayerInput::Sequence(input.swap_dims(0, 1)).project(self, device.is_autodiff());
+        let (outputs, last) = run_direction(self, steps, state, false, &None);
+        (Tensor::stack(outputs, 1), last)
     }
 }

@@ -118,18 +118,8 @@ impl FusedGates {
     ) -> Result<Self> {
         let width = self.n_gates * self.d_hidden;
         let [w_ih_name, w_hh_name, b_ih_name, b_hh_name] = tensors.names;
-        let w_ih = to_internal_matrix(
-            tensors.weight_ih,
-            w_ih_name,
-            [width, self.d_input],
-            order,
-        )?;
-        let w_hh = to_internal_matrix(
-            tensors.weight_hh,
-            w_hh_name,
-            [width, self.d_hidden],
-            order,
-        )?;
+        let w_ih = to_internal_matrix(tensors.weight_ih, w_ih_name, [width, self.d_input], order)?;
+        let w_hh = to_internal_matrix(tensors.weight_hh, w_hh_name, [width, self.d_hidden], order)?;
         self.weight_ih = replace(self.weight_ih, w_ih, device);
         self.weight_hh = replace(self.weight_hh, w_hh, device);
         match (self.bias_ih.take(), tensors.bias_ih) {
@@ -337,11 +327,17 @@ mod tests {
             vec![1.0, 3.0, 7.0, 5.0, 2.0, 4.0, 8.0, 6.0]
         );
         let back = to_pytorch_matrix(internal, order);
-        assert_eq!(back.try_to_vec::<f32>().unwrap(), pytorch.try_to_vec::<f32>().unwrap());
+        assert_eq!(
+            back.try_to_vec::<f32>().unwrap(),
+            pytorch.try_to_vec::<f32>().unwrap()
+        );
 
         let bias = TensorData::new(vec![1.0f32, 2., 3., 4.], [4]);
         let internal = to_internal_vector(&bias, "b", 4, order).unwrap();
-        assert_eq!(internal.try_to_vec::<f32>().unwrap(), vec![1.0, 2.0, 4.0, 3.0]);
+        assert_eq!(
+            internal.try_to_vec::<f32>().unwrap(),
+            vec![1.0, 2.0, 4.0, 3.0]
+        );
         let back = to_pytorch_vector(internal, order);
         assert_eq!(back.try_to_vec::<f32>().unwrap(), vec![1.0, 2.0, 3.0, 4.0]);
     }

@@ -18,9 +18,7 @@ use crate::input::SequenceInput;
 use crate::layer::RecurrentLayer;
 use crate::stack::LayerState;
 use crate::state_dict::StateDict;
-use crate::{
-    Error, GruConfig, LstmConfig, Result, RnnActivation, RnnConfig,
-};
+use crate::{Error, GruConfig, LstmConfig, Result, RnnActivation, RnnConfig};
 
 /// The kind of layer a case was made with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,7 +262,11 @@ impl GoldenCase {
                 self.format_error(format!("the layer produced no tensor for `{name}`"))
             })?;
             if got.shape() != want.shape() {
-                return Err(Error::shape(name, want.shape().as_slice(), got.shape().as_slice()));
+                return Err(Error::shape(
+                    name,
+                    want.shape().as_slice(),
+                    got.shape().as_slice(),
+                ));
             }
             let want = f32_values(want, name)?;
             let got = f32_values(got, name)?;
@@ -312,7 +314,7 @@ fn parse_meta(dict: &StateDict) -> std::result::Result<CaseLayer, String> {
         other => {
             return Err(format!(
                 "metadata `kind` is `{other}`, expected rnn_tanh, rnn_relu, lstm or gru"
-            ))
+            ));
         }
     };
     let int = |key: &str| -> std::result::Result<usize, String> {

@@ -5,11 +5,11 @@ use burn::module::Module;
 use burn::nn::Initializer;
 use burn::tensor::{Device, Tensor};
 
+use crate::Result;
 use crate::gru_cell::{GruCell, GruCellConfig};
 use crate::input::SequenceInput;
 use crate::layer::RecurrentLayer;
 use crate::stack::{CellStack, StackOptions};
-use crate::Result;
 
 /// Configuration of a [`Gru`] layer.
 #[derive(Config, Debug)]
@@ -116,11 +116,7 @@ impl Gru {
     ///
     /// With a message naming the tensor and both shapes when a shape is wrong;
     /// [`RecurrentLayer::try_forward_input`] returns that error instead.
-    pub fn forward(
-        &self,
-        input: Tensor<3>,
-        state: Option<Tensor<3>>,
-    ) -> (Tensor<3>, Tensor<3>) {
+    pub fn forward(&self, input: Tensor<3>, state: Option<Tensor<3>>) -> (Tensor<3>, Tensor<3>) {
         self.forward_input(SequenceInput::new(input).state_opt(state))
     }
 }

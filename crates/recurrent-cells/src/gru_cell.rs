@@ -102,7 +102,8 @@ impl RecurrentCell for GruCell {
             .map(|b| b.val().narrow(0, 2 * h, h).unsqueeze_dim(0));
         let (update, candidate) = if self.reset_after {
             let hidden = state.clone().matmul(w_hh);
-            let rz = sigmoid(projected.clone().narrow(1, 0, 2 * h) + hidden.clone().narrow(1, 0, 2 * h));
+            let rz =
+                sigmoid(projected.clone().narrow(1, 0, 2 * h) + hidden.clone().narrow(1, 0, 2 * h));
             let mut hn = hidden.narrow(1, 2 * h, h);
             if let Some(b) = b_hn {
                 hn = hn + b;

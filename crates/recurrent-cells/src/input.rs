@@ -79,5 +79,8 @@ pub fn mask_to_lengths(mask: Tensor<2, Bool>) -> Tensor<1, Int> {
 /// Lengths on `device` from host values.
 pub fn lengths_tensor(lengths: &[usize], device: &Device) -> Tensor<1, Int> {
     let values: Vec<i64> = lengths.iter().map(|&l| l as i64).collect();
-    Tensor::from_data(burn::tensor::TensorData::new(values, [lengths.len()]), device)
+    Tensor::from_data(
+        burn::tensor::TensorData::new(values, [lengths.len()]),
+        device,
+    )
 }

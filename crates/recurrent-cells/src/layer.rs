@@ -5,11 +5,11 @@ use std::path::Path;
 use burn::module::Module;
 use burn::tensor::{Gradients, Tensor};
 
+use crate::Result;
 use crate::cell::RecurrentCell;
 use crate::input::SequenceInput;
 use crate::stack::{CellStack, LayerState};
 use crate::state_dict::StateDict;
-use crate::Result;
 
 /// A multi-layer, optionally bidirectional recurrent layer over whole sequences.
 ///

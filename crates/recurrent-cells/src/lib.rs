@@ -57,20 +57,20 @@ pub use error::{Error, Result};
 pub use gates::{FusedGates, GateOrder, ParamRef, PytorchGates};
 pub use gru::{Gru, GruConfig};
 pub use gru_cell::{GruCell, GruCellConfig};
-pub use input::{lengths_tensor, lengths_to_mask, mask_to_lengths, SequenceInput};
+pub use input::{SequenceInput, lengths_tensor, lengths_to_mask, mask_to_lengths};
 pub use layer::RecurrentLayer;
 pub use lstm::{Lstm, LstmConfig};
 pub use lstm_cell::{LstmCell, LstmCellConfig, LstmState};
 pub use rnn::{Rnn, RnnConfig};
 pub use rnn_cell::{RnnActivation, RnnCell, RnnCellConfig};
 pub use stack::{CellStack, LayerState};
-pub use state_dict::{write_atomic, StateDict};
+pub use state_dict::{StateDict, write_atomic};
 
 /// The types most programs need.
 pub mod prelude {
     pub use crate::{
-        lengths_to_mask, CellState, Gru, GruCell, GruCellConfig, GruConfig, Lstm, LstmCell, LstmCellConfig,
+        CellState, Gru, GruCell, GruCellConfig, GruConfig, Lstm, LstmCell, LstmCellConfig,
         LstmConfig, LstmState, RecurrentCell, RecurrentLayer, Rnn, RnnActivation, RnnCell,
-        RnnCellConfig, RnnConfig, SequenceInput, StateDict,
+        RnnCellConfig, RnnConfig, SequenceInput, StateDict, lengths_to_mask,
     };
 }

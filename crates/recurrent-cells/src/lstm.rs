@@ -5,11 +5,11 @@ use burn::module::Module;
 use burn::nn::Initializer;
 use burn::tensor::{Device, Tensor};
 
-use crate::lstm_cell::{LstmCell, LstmCellConfig};
+use crate::Result;
 use crate::input::SequenceInput;
 use crate::layer::RecurrentLayer;
+use crate::lstm_cell::{LstmCell, LstmCellConfig};
 use crate::stack::{CellStack, StackOptions};
-use crate::Result;
 
 /// Configuration of a [`Lstm`] layer.
 #[derive(Config, Debug)]

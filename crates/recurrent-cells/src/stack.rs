@@ -175,10 +175,7 @@ impl<C: RecurrentCell + Module> CellStack<C> {
     }
 
     /// Runs the stack over a sequence; see [`crate::Lstm::forward`] for the shapes.
-    pub fn try_forward<S: LayerState>(
-        &self,
-        input: SequenceInput<S>,
-    ) -> Result<(Tensor<3>, S)>
+    pub fn try_forward<S: LayerState>(&self, input: SequenceInput<S>) -> Result<(Tensor<3>, S)>
     where
         C::State: CellState,
     {
@@ -223,29 +220,43 @@ impl<C: RecurrentCell + Module> CellStack<C> {
         };
 
         let dirs = self.dirs();
-        let mut x = x;
+        // With autodiff, steps flow between layers as separate tensors (see `LayerInput`).
+        let per_step = device.is_autodiff();
+        let mut x = LayerInput::Sequence(x);
         for layer in 0..self.n_layers {
             let mut outputs = Vec::with_capacity(dirs);
             for dir in 0..dirs {
                 let index = layer * dirs + dir;
                 let cell = &self.cells[index];
                 let backwards = (dir == 1) != self.reverse;
+                let steps = x.project(cell, per_step);
                 let state = states[index].clone();
-                let (out, last) = run_direction(cell, x.clone(), state, backwards, &padding);
+                let (out, last) = run_direction(cell, steps, state, backwards, &padding);
                 outputs.push(out);
                 states[index] = last;
             }
-            x = if dirs == 1 {
+            let mut steps = if dirs == 1 {
                 outputs.remove(0)
             } else {
-                Tensor::cat(outputs, 2)
+                let reverse = outputs.pop().expect("two directions");
+                let forward = outputs.pop().expect("two directions");
+                forward
+                    .into_iter()
+                    .zip(reverse)
+                    .map(|(f, r)| Tensor::cat(vec![f, r], 1))
+                    .collect()
             };
             if layer + 1 < self.n_layers {
-                x = self.dropout.forward(x);
+                steps = steps.into_iter().map(|t| self.dropout.forward(t)).collect();
             }
+            x = LayerInput::Steps(steps);
         }
         debug_assert_eq!(states.len(), n_cells);
 
+        let x = match x {
+            LayerInput::Steps(steps) => Tensor::stack(steps, 0),
+            LayerInput::Sequence(x) => x,
+        };
         let output = if self.batch_first {
             x.swap_dims(0, 1)
         } else {
@@ -301,7 +312,10 @@ impl<C: RecurrentCell + Module> CellStack<C> {
                 names: [&names[0], &names[1], &names[2], &names[3]],
             };
             let device = cell.gates().weight_ih.val().device();
-            let gates = cell.gates().clone().load_pytorch(C::GATE_ORDER, tensors, &device)?;
+            let gates = cell
+                .gates()
+                .clone()
+                .load_pytorch(C::GATE_ORDER, tensors, &device)?;
             expected.extend(names);
             cells.push(cell.with_gates(gates));
         }
@@ -335,11 +349,7 @@ impl<C: RecurrentCell + Module> CellStack<C> {
         })
     }
 
-    fn export(
-        &self,
-        prefix: &str,
-        read: &dyn Fn(ParamRef<'_>) -> Option<TensorData>,
-    ) -> StateDict {
+    fn export(&self, prefix: &str, read: &dyn Fn(ParamRef<'_>) -> Option<TensorData>) -> StateDict {
         let dirs = self.dirs();
         let mut dict = StateDict::default();
         for (index, cell) in self.cells.iter().enumerate() {
@@ -406,31 +416,69 @@ fn padding(lengths: Tensor<1, Int>, batch: usize, seq: usize, d_hidden: usize) -
     Ok(Padding { pad, first_padded })
 }
 
-/// Runs one cell over the whole sequence in one direction.
+/// The input of one layer, time-major: the whole sequence, or its steps one by one.
 ///
-/// `input: [seq, batch, d_in]` (time-major) → outputs `[seq, batch, d_hidden]` and the final
-/// state.
+/// Without autodiff, a layer projects the whole sequence `[seq, batch, d_in]` in one batched
+/// matmul before the time loop and splits the result into steps. With autodiff that split
+/// would be quadratic: burn differentiates each slice by materialising a zero tensor of the
+/// whole source and adding it into the gradient, so `seq` slices of `[seq, batch, gates *
+/// d_hidden]` cost `seq^2 * batch * gates * d_hidden` in the backward pass (it made
+/// forward + backward of config A slower than burn-nn). For training, each step is therefore
+/// projected on its own, and the per-step outputs of one layer feed the next layer without
+/// being stacked and split again.
+pub(crate) enum LayerInput {
+    /// `[seq, batch, d_in]`.
+    Sequence(Tensor<3>),
+    /// `seq` tensors of `[batch, d_in]`.
+    Steps(Vec<Tensor<2>>),
+}
+
+impl LayerInput {
+    /// The projected input of every step, `[batch, gates * d_hidden]` each.
+    pub(crate) fn project<C: RecurrentCell>(&self, cell: &C, per_step: bool) -> Vec<Tensor<2>> {
+        let unstack = |x: Tensor<3>| -> Vec<Tensor<2>> {
+            let [_, batch, width] = x.dims();
+            x.split(1, 0)
+                .into_iter()
+                .map(|t| t.reshape([batch, width]))
+                .collect()
+        };
+        match (self, per_step) {
+            (LayerInput::Sequence(x), false) => unstack(cell.project_input(x.clone())),
+            (LayerInput::Steps(steps), false) => {
+                unstack(cell.project_input(Tensor::stack(steps.clone(), 0)))
+            }
+            (LayerInput::Sequence(x), true) => unstack(x.clone())
+                .into_iter()
+                .map(|x_t| cell.project_input(x_t))
+                .collect(),
+            (LayerInput::Steps(steps), true) => steps
+                .iter()
+                .map(|x_t| cell.project_input(x_t.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// Runs one cell over the projected steps of a sequence in one direction.
+///
+/// `steps`: `seq` projected inputs `[batch, gates * d_hidden]` → the `seq` outputs
+/// `[batch, d_hidden]` (in input order) and the final state.
 pub(crate) fn run_direction<C: RecurrentCell>(
     cell: &C,
-    input: Tensor<3>,
+    steps: Vec<Tensor<2>>,
     mut state: C::State,
     backwards: bool,
     padding: &Option<Padding>,
-) -> (Tensor<3>, C::State) {
-    let projected = cell.project_input(input);
-    let [seq, batch, width] = projected.dims();
-    let steps: Vec<Tensor<2>> = projected
-        .split(1, 0)
-        .into_iter()
-        .map(|t| t.reshape([batch, width]))
-        .collect();
+) -> (Vec<Tensor<2>>, C::State) {
+    let seq = steps.len();
     let mut outputs: Vec<Option<Tensor<2>>> = vec![None; seq];
+    let mut steps: Vec<Option<Tensor<2>>> = steps.into_iter().map(Some).collect();
     let order: Box<dyn Iterator<Item = usize>> = if backwards {
         Box::new((0..seq).rev())
     } else {
         Box::new(0..seq)
     };
-    let mut steps: Vec<Option<Tensor<2>>> = steps.into_iter().map(Some).collect();
     for t in order {
         let step_input = steps[t].take().expect("each step is used once");
         match padding {
@@ -452,7 +500,7 @@ pub(crate) fn run_direction<C: RecurrentCell>(
         .into_iter()
         .map(|o| o.expect("every step ran"))
         .collect();
-    (Tensor::stack(outputs, 0), state)
+    (outputs, state)
 }
 
 /// Cell states → the layer state, each part `[n_cells, batch, d_hidden]`.
@@ -465,4 +513,3 @@ fn merge_states<T: CellState, S: LayerState>(states: Vec<T>) -> S {
     }
     S::from_parts(parts.into_iter().map(|p| Tensor::stack(p, 0)).collect())
 }
-

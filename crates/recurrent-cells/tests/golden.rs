@@ -28,7 +28,11 @@ fn cases() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
         .collect();
     files.sort();
-    assert!(files.len() >= 18, "expected the vendored cases in {}", dir.display());
+    assert!(
+        files.len() >= 18,
+        "expected the vendored cases in {}",
+        dir.display()
+    );
     files
 }
 
@@ -41,7 +45,13 @@ fn every_case_matches_pytorch_on_every_cpu_backend() {
             let report = case.run(&device).unwrap();
             assert!(!report.errors.is_empty());
             // Every case checks outputs, final states and gradients of input and weights.
-            for name in ["output", "h_n", "grad.input", "grad.h0", "grad.weight_ih_l0"] {
+            for name in [
+                "output",
+                "h_n",
+                "grad.input",
+                "grad.h0",
+                "grad.weight_ih_l0",
+            ] {
                 assert!(
                     report.errors.iter().any(|e| e.name == name),
                     "{}: no {name} compared",
@@ -65,7 +75,10 @@ fn every_case_matches_pytorch_on_every_cpu_backend() {
 fn a_corrupted_expectation_is_caught() {
     // The harness must fail when the layer and the file disagree: perturb one expected
     // gradient and check that the report names it.
-    let path = cases().into_iter().find(|p| p.ends_with("lstm_1l.safetensors")).unwrap();
+    let path = cases()
+        .into_iter()
+        .find(|p| p.ends_with("lstm_1l.safetensors"))
+        .unwrap();
     let mut case = GoldenCase::load(&path).unwrap();
     let mut data = case.tensors.get("grad.weight_hh_l0").unwrap().clone();
     let mut values = data.try_to_vec::<f32>().unwrap();
@@ -73,7 +86,9 @@ fn a_corrupted_expectation_is_caught() {
     data = burn::tensor::TensorData::new(values, data.shape().clone());
     case.tensors.insert("grad.weight_hh_l0", data);
     let report = case.run(&common::device()).unwrap();
-    let bad = report.first_failure(TOLERANCE).expect("the perturbation is detected");
+    let bad = report
+        .first_failure(TOLERANCE)
+        .expect("the perturbation is detected");
     assert_eq!(bad.name, "grad.weight_hh_l0");
     assert!((bad.max_abs_error - 0.01).abs() < 1e-3);
 }
@@ -97,6 +112,9 @@ fn unreadable_files_are_errors_naming_the_file() {
     let no_meta = dir.join("no_meta.safetensors");
     dict.save(&no_meta).unwrap();
     let err = GoldenCase::load(&no_meta).unwrap_err().to_string();
-    assert!(err.contains("no_meta.safetensors") && err.contains("format"), "{err}");
+    assert!(
+        err.contains("no_meta.safetensors") && err.contains("format"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

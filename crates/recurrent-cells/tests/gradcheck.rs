@@ -10,8 +10,8 @@ mod common;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use common::{seeded, seeded_weights, values};
-use recurrent_cells::prelude::*;
 use recurrent_cells::LayerState;
+use recurrent_cells::prelude::*;
 
 const STEP: f32 = 2e-3;
 
@@ -49,10 +49,13 @@ fn check<L: RecurrentLayer + Clone>(name: &str, layer: L, device: &Device) {
             v[i] += delta;
             Tensor::<3>::from_data(TensorData::new(v, x.dims()), device)
         };
-        let numeric =
-            (scalar(loss_of(&layer, shifted(STEP))) - scalar(loss_of(&layer, shifted(-STEP))))
-                / (2.0 * STEP);
-        assert!(close(*analytic, numeric), "{name} input[{i}]: autodiff {analytic}, finite difference {numeric}");
+        let numeric = (scalar(loss_of(&layer, shifted(STEP)))
+            - scalar(loss_of(&layer, shifted(-STEP))))
+            / (2.0 * STEP);
+        assert!(
+            close(*analytic, numeric),
+            "{name} input[{i}]: autodiff {analytic}, finite difference {numeric}"
+        );
     }
 
     // Weight gradients: a spread of entries of every tensor.
@@ -72,7 +75,10 @@ fn check<L: RecurrentLayer + Clone>(name: &str, layer: L, device: &Device) {
                 - scalar(loss_of(&shifted(-STEP), x.clone())))
                 / (2.0 * STEP);
             let analytic = analytic_all[i];
-            assert!(close(analytic, numeric), "{name} {tensor}[{i}]: autodiff {analytic}, finite difference {numeric}");
+            assert!(
+                close(analytic, numeric),
+                "{name} {tensor}[{i}]: autodiff {analytic}, finite difference {numeric}"
+            );
         }
     }
 }
@@ -102,7 +108,9 @@ fn rnn_gradients_match_finite_differences() {
     // STEP of it (a kink would show as a mismatch on every run).
     check(
         "rnn relu",
-        RnnConfig::new(2, 3).with_activation(RnnActivation::Relu).init(&device),
+        RnnConfig::new(2, 3)
+            .with_activation(RnnActivation::Relu)
+            .init(&device),
         &device,
     );
 }

@@ -6,7 +6,7 @@ mod common;
 use burn::tensor::{Int, Tensor, TensorData};
 use common::{device, max_diff, uniform, values};
 use recurrent_cells::prelude::*;
-use recurrent_cells::{lengths_tensor, Error, LayerState};
+use recurrent_cells::{Error, LayerState, lengths_tensor};
 
 const EPS: f32 = 1e-5;
 
@@ -39,7 +39,9 @@ fn stepping_each_cell_by_hand_equals_the_layer() {
     assert!(max_diff(&c_n.squeeze_dim::<2>(0), &state.cell) < EPS);
 
     for reset_after in [true, false] {
-        let gru = GruConfig::new(4, 6).with_reset_after(reset_after).init(&device);
+        let gru = GruConfig::new(4, 6)
+            .with_reset_after(reset_after)
+            .init(&device);
         let (out, h_n) = gru.forward(x.clone(), None);
         let (hand, state) = step_by_hand(&gru.stack.cells[0], x.clone());
         assert!(max_diff(&out, &hand) < EPS);
@@ -47,7 +49,9 @@ fn stepping_each_cell_by_hand_equals_the_layer() {
     }
 
     for activation in [RnnActivation::Tanh, RnnActivation::Relu] {
-        let rnn = RnnConfig::new(4, 6).with_activation(activation).init(&device);
+        let rnn = RnnConfig::new(4, 6)
+            .with_activation(activation)
+            .init(&device);
         let (out, _) = rnn.forward(x.clone(), None);
         let (hand, _) = step_by_hand(&rnn.stack.cells[0], x.clone());
         assert!(max_diff(&out, &hand) < EPS);
@@ -84,7 +88,10 @@ fn gru_reset_after_and_reset_before_follow_their_formulas() {
         let (_, h1) = tiny_gru(reset_after).forward(x.clone(), Some(h0.clone()));
         let expected = (1.0 - z) * n + z;
         let got = values(&h1)[0];
-        assert!((got - expected).abs() < 1e-5, "reset_after={reset_after}: {got} vs {expected}");
+        assert!(
+            (got - expected).abs() < 1e-5,
+            "reset_after={reset_after}: {got} vs {expected}"
+        );
     }
 }
 
@@ -109,7 +116,10 @@ fn lengths_follow_pack_padded_sequence() {
         // Outputs past the length are exactly zero.
         if len < 5 {
             let pad = out.clone().narrow(0, b, 1).narrow(1, len, 5 - len);
-            assert!(values(&pad).iter().all(|v| *v == 0.0), "padding of {b} is not 0");
+            assert!(
+                values(&pad).iter().all(|v| *v == 0.0),
+                "padding of {b} is not 0"
+            );
         }
     }
 
@@ -203,9 +213,13 @@ fn state_dict_round_trips_through_a_safetensors_file() {
     names.sort();
     assert_eq!(names.len(), 16);
     assert!(names.contains(&"weight_hh_l1_reverse"));
-    assert_eq!(dict.get("weight_ih_l1").unwrap().shape().as_slice(), &[16, 8]);
+    assert_eq!(
+        dict.get("weight_ih_l1").unwrap().shape().as_slice(),
+        &[16, 8]
+    );
 
-    let path = std::env::temp_dir().join(format!("recurrent-lstm-{}.safetensors", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("recurrent-lstm-{}.safetensors", std::process::id()));
     lstm.save_safetensors(&path).unwrap();
     let loaded = LstmConfig::new(3, 4)
         .with_n_layers(2)
@@ -230,19 +244,40 @@ fn weight_mismatches_name_the_tensor_and_both_shapes() {
     let err = big.load_state_dict(&small.state_dict(""), "").unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, Error::Shape { .. }), "{msg}");
-    assert!(msg.contains("weight_ih_l0") && msg.contains("[15, 3]") && msg.contains("[12, 3]"), "{msg}");
+    assert!(
+        msg.contains("weight_ih_l0") && msg.contains("[15, 3]") && msg.contains("[12, 3]"),
+        "{msg}"
+    );
 
     let mut dict = small.state_dict("");
     dict.remove("weight_hh_l0");
-    let err = GruConfig::new(3, 4).init(&device).load_state_dict(&dict, "").unwrap_err();
+    let err = GruConfig::new(3, 4)
+        .init(&device)
+        .load_state_dict(&dict, "")
+        .unwrap_err();
     assert!(err.to_string().contains("weight_hh_l0"), "{err}");
 
-    let two_layers = GruConfig::new(3, 4).with_n_layers(2).init(&device).state_dict("");
-    let err = GruConfig::new(3, 4).init(&device).load_state_dict(&two_layers, "").unwrap_err();
-    assert!(matches!(err, Error::UnexpectedTensor { ref name } if name.ends_with("_l1")), "{err}");
+    let two_layers = GruConfig::new(3, 4)
+        .with_n_layers(2)
+        .init(&device)
+        .state_dict("");
+    let err = GruConfig::new(3, 4)
+        .init(&device)
+        .load_state_dict(&two_layers, "")
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::UnexpectedTensor { ref name } if name.ends_with("_l1")),
+        "{err}"
+    );
 
-    let no_bias = GruConfig::new(3, 4).with_bias(false).init(&device).state_dict("");
-    let err = GruConfig::new(3, 4).init(&device).load_state_dict(&no_bias, "").unwrap_err();
+    let no_bias = GruConfig::new(3, 4)
+        .with_bias(false)
+        .init(&device)
+        .state_dict("");
+    let err = GruConfig::new(3, 4)
+        .init(&device)
+        .load_state_dict(&no_bias, "")
+        .unwrap_err();
     assert!(err.to_string().contains("bias_ih_l0"), "{err}");
 }
 
@@ -257,7 +292,10 @@ fn prefixed_names_load_from_a_larger_model() {
         .load_state_dict(&dict, "encoder.rnn.")
         .unwrap();
     let x = uniform([1, 2, 2], &device);
-    assert_eq!(values(&rnn.forward(x.clone(), None).0), values(&loaded.forward(x, None).0));
+    assert_eq!(
+        values(&rnn.forward(x.clone(), None).0),
+        values(&loaded.forward(x, None).0)
+    );
 }
 
 #[test]
@@ -265,8 +303,14 @@ fn bad_inputs_are_errors_not_panics() {
     let device = device();
     let lstm = LstmConfig::new(3, 4).with_n_layers(2).init(&device);
     let x = uniform([2, 5, 7], &device);
-    let err = lstm.try_forward_input(SequenceInput::new(x)).unwrap_err().to_string();
-    assert!(err.contains("input") && err.contains("[2, 5, 3]") && err.contains("[2, 5, 7]"), "{err}");
+    let err = lstm
+        .try_forward_input(SequenceInput::new(x))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("input") && err.contains("[2, 5, 3]") && err.contains("[2, 5, 7]"),
+        "{err}"
+    );
 
     let x = uniform([2, 5, 3], &device);
     let h0 = Tensor::<3>::zeros([1, 2, 4], &device);
@@ -275,7 +319,10 @@ fn bad_inputs_are_errors_not_panics() {
         .try_forward_input(SequenceInput::new(x.clone()).state((h0, c0)))
         .unwrap_err()
         .to_string();
-    assert!(err.contains("h0") && err.contains("[2, 2, 4]") && err.contains("[1, 2, 4]"), "{err}");
+    assert!(
+        err.contains("h0") && err.contains("[2, 2, 4]") && err.contains("[1, 2, 4]"),
+        "{err}"
+    );
 
     let lengths = Tensor::<1, Int>::from_data(TensorData::new(vec![5i64, 6], [2]), &device);
     let err = lstm
@@ -345,9 +392,39 @@ fn layer_states_use_pytorchs_layout() {
     assert_eq!(h_n.dims(), [6, 2, 4]);
     // The last layer's forward final state is its output at the last step; its reverse final
     // state is the reverse half of the output at the first step.
-    let last = out.clone().narrow(1, 4, 1).narrow(2, 0, 4).squeeze_dim::<2>(1);
+    let last = out
+        .clone()
+        .narrow(1, 4, 1)
+        .narrow(2, 0, 4)
+        .squeeze_dim::<2>(1);
     assert!(max_diff(&h_n.clone().narrow(0, 4, 1).squeeze_dim::<2>(0), &last) < EPS);
     let first = out.narrow(1, 0, 1).narrow(2, 4, 4).squeeze_dim::<2>(1);
     assert!(max_diff(&h_n.narrow(0, 5, 1).squeeze_dim::<2>(0), &first) < EPS);
     assert_eq!(<Tensor<3> as LayerState>::NAMES, &["h"]);
+}
+
+#[test]
+fn inference_and_training_paths_agree() {
+    // Without autodiff the layer projects whole sequences; with autodiff it projects step by
+    // step. Both must give the same numbers.
+    let device = device();
+    let x = uniform([3, 6, 4], &device);
+    let lengths = [6usize, 3, 1];
+    let plain = GruConfig::new(4, 5)
+        .with_n_layers(2)
+        .with_bidirectional(true)
+        .init(&device);
+    let ad = device.clone().autodiff();
+    let tracked = GruConfig::new(4, 5)
+        .with_n_layers(2)
+        .with_bidirectional(true)
+        .init(&ad)
+        .load_state_dict(&plain.state_dict(""), "")
+        .unwrap();
+    let (a, ha) = plain
+        .forward_input(SequenceInput::new(x.clone()).lengths(lengths_tensor(&lengths, &device)));
+    let (b, hb) = tracked
+        .forward_input(SequenceInput::new(x.autodiff()).lengths(lengths_tensor(&lengths, &ad)));
+    assert!(max_diff(&a, &b.inner()) < EPS);
+    assert!(max_diff(&ha, &hb.inner()) < EPS);
 }

@@ -102,7 +102,8 @@ impl Backend {
             #[cfg(feature = "flex")]
             Backend::Flex => Ok(Device::flex()),
             #[cfg(feature = "ndarray")]
-            #[allow(deprecated)] // burn-ndarray is deprecated in burn 0.22 but still supported.
+            #[allow(deprecated)]
+            // burn-ndarray is deprecated in burn 0.22 but still supported.
             Backend::NdArray => Ok(Device::ndarray()),
             #[cfg(feature = "wgpu")]
             Backend::Wgpu => wgpu_device(),

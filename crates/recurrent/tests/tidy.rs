@@ -39,7 +39,10 @@ fn every_rust_file_is_documented_and_free_of_placeholders() {
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
         if !text.trim_start().starts_with("//!") {
-            problems.push(format!("{}: does not start with a `//!` comment", file.display()));
+            problems.push(format!(
+                "{}: does not start with a `//!` comment",
+                file.display()
+            ));
         }
         for word in &banned {
             if text.contains(word.as_str()) {

@@ -37,7 +37,9 @@ pub fn max_diff<const D: usize>(a: &Tensor<D>, b: &Tensor<D>) -> f32 {
 /// Deterministic uniform values in [-scale, scale) from a 64-bit LCG, so that tests do not
 /// depend on the backend's random stream (shared by tests running in parallel).
 pub fn lcg_values(n: usize, seed: u64, scale: f32) -> Vec<f32> {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
             state = state
