@@ -4,6 +4,7 @@
 //! forward plus backward of `output.sum()`. Run with `cargo xtask bench` (or
 //! `cargo bench -p recurrent-cells --bench rnn`); the ratio ours / burn-nn is the figure
 //! to report, since absolute times on a shared machine are noisy.
+#![allow(missing_docs)] // criterion's macros generate undocumented items.
 
 use burn::tensor::{Device, Distribution, Tensor};
 use criterion::{Criterion, criterion_group, criterion_main};

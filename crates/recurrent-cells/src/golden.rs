@@ -108,7 +108,9 @@ impl ParityReport {
 
     /// The first tensor whose error exceeds `tolerance`, if any.
     pub fn first_failure(&self, tolerance: f32) -> Option<&TensorError> {
-        self.errors.iter().find(|e| !(e.max_abs_error <= tolerance))
+        self.errors
+            .iter()
+            .find(|e| e.max_abs_error.is_nan() || e.max_abs_error > tolerance)
     }
 }
 

@@ -426,6 +426,8 @@ fn padding(lengths: Tensor<1, Int>, batch: usize, seq: usize, d_hidden: usize) -
 /// forward + backward of config A slower than burn-nn). For training, each step is therefore
 /// projected on its own, and the per-step outputs of one layer feed the next layer without
 /// being stacked and split again.
+// One value per layer and forward, never in a hot loop: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum LayerInput {
     /// `[seq, batch, d_in]`.
     Sequence(Tensor<3>),
