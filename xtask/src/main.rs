@@ -101,7 +101,7 @@ fn test(skip_wgpu: bool) -> Result<()> {
 
 fn bench(args: &[String]) -> Result<()> {
     let mut cmd = cargo();
-    cmd.args(["bench", "-p", "recurrent-cells", "--bench", "rnn", "--"]);
+    cmd.args(["bench", "-p", "recurrent-cells", "--benches", "--"]);
     cmd.args(args);
     run(cmd)
 }

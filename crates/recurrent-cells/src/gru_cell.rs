@@ -13,11 +13,9 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::Initializer;
-use burn::tensor::activation::sigmoid;
-
-use crate::activation::tanh;
 use burn::tensor::{Device, Tensor};
 
+use crate::activation::{sigmoid, tanh};
 use crate::cell::RecurrentCell;
 use crate::gates::{FusedGates, GateOrder};
 
