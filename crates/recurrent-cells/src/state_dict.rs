@@ -20,8 +20,64 @@ pub struct StateDict {
 }
 
 impl StateDict {
-    /// Reads a safetensors file.
+    /// Reads a state dict: a PyTorch checkpoint (`.pt`, `.pth`, `.bin`: `torch.save` of a
+    /// state dict) or, for any other extension, a safetensors file.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let is_pytorch = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "pt" | "pth" | "bin"));
+        if is_pytorch {
+            Self::load_pytorch(path, None)
+        } else {
+            Self::load_safetensors(path)
+        }
+    }
+
+    /// Reads a PyTorch checkpoint written by `torch.save(model.state_dict(), path)`, or the
+    /// state dict stored under `top_level_key` of a checkpoint dictionary (for example
+    /// `"state_dict"` or `"model"`), with burn's `pytorch-reader` (no Python needed).
+    pub fn load_pytorch(path: impl AsRef<Path>, top_level_key: Option<&str>) -> Result<Self> {
+        use pytorch_reader::DType as Pt;
+        let path = path.as_ref();
+        let format_error = |message: String| Error::Format {
+            path: path.to_path_buf(),
+            message,
+        };
+        let reader = match top_level_key {
+            Some(key) => pytorch_reader::PytorchReader::with_top_level_key(path, key),
+            None => pytorch_reader::PytorchReader::new(path),
+        }
+        .map_err(|e| format_error(format!("not a readable PyTorch checkpoint: {e}")))?;
+        let mut tensors = BTreeMap::new();
+        for (name, tensor) in reader.into_tensors() {
+            let dtype = match tensor.dtype() {
+                Pt::F32 => DType::F32,
+                Pt::F64 => DType::F64,
+                Pt::F16 => DType::F16,
+                Pt::BF16 => DType::BF16,
+                Pt::I64 => DType::I64,
+                Pt::I32 => DType::I32,
+                Pt::U8 => DType::U8,
+                other => {
+                    return Err(format_error(format!(
+                        "tensor `{name}` has unsupported dtype {other:?}"
+                    )));
+                }
+            };
+            let bytes = tensor.read().map_err(|e| format_error(e.to_string()))?;
+            let data = TensorData::from_bytes_vec(bytes, tensor.shape().to_vec(), dtype);
+            tensors.insert(name, data);
+        }
+        Ok(Self {
+            tensors,
+            metadata: BTreeMap::new(),
+        })
+    }
+
+    /// Reads a safetensors file.
+    pub fn load_safetensors(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),

@@ -428,3 +428,48 @@ fn inference_and_training_paths_agree() {
     assert!(max_diff(&a, &b.inner()) < EPS);
     assert!(max_diff(&ha, &hb.inner()) < EPS);
 }
+
+#[test]
+fn pytorch_checkpoints_load_like_safetensors() {
+    // fixtures/: one `torch.nn.LSTM(3, 4, bidirectional=True)` saved three ways by PyTorch:
+    // `torch.save(lstm.state_dict(), "lstm_bi.pt")`, safetensors' `save_file`, and
+    // `torch.save({"epoch": 3, "state_dict": lstm.state_dict()}, "lstm_bi_checkpoint.pt")`.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let from_st = StateDict::load(dir.join("lstm_bi.safetensors")).unwrap();
+    let from_pt = StateDict::load(dir.join("lstm_bi.pt")).unwrap();
+    let nested =
+        StateDict::load_pytorch(dir.join("lstm_bi_checkpoint.pt"), Some("state_dict")).unwrap();
+    assert_eq!(from_st.len(), 8);
+    for dict in [&from_pt, &nested] {
+        assert_eq!(
+            dict.names().collect::<Vec<_>>(),
+            from_st.names().collect::<Vec<_>>()
+        );
+        for (name, data) in from_st.iter() {
+            assert_eq!(dict.get(name).unwrap(), data, "{name}");
+        }
+    }
+    let device = device();
+    let lstm = LstmConfig::new(3, 4)
+        .with_bidirectional(true)
+        .init(&device)
+        .load_state_dict(&from_pt, "")
+        .unwrap();
+    assert_eq!(
+        lstm.state_dict("")
+            .get("weight_hh_l0_reverse")
+            .unwrap()
+            .try_to_vec::<f32>()
+            .unwrap(),
+        from_st
+            .get("weight_hh_l0_reverse")
+            .unwrap()
+            .try_to_vec::<f32>()
+            .unwrap()
+    );
+
+    let err = StateDict::load(dir.join("missing.pt"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("missing.pt"), "{err}");
+}
