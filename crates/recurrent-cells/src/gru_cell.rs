@@ -77,49 +77,47 @@ impl RecurrentCell for GruCell {
         self
     }
 
-    /// Adds `b_ih`, and `b_hh` of the reset and update gates, to the input projection;
-    /// `b_hn` stays inside the step because the reset gate scales it.
+    /// Adds `b_ih` only: `b_hh` sits inside the step, where the reset gate scales its
+    /// candidate block.
     fn project_input<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
-        let h = self.gates.d_hidden;
-        let mut out = self.gates.project(input, false);
-        if let Some(b_hh) = &self.gates.bias_hh {
-            let rz = b_hh.val().narrow(0, 0, 2 * h);
-            let zeros = Tensor::zeros([h], &rz.device());
-            out = out + Tensor::cat(vec![rz, zeros], 0).unsqueeze::<D>();
-        }
-        out
+        self.gates.project(input, false)
     }
 
     fn step_projected(&self, projected: Tensor<2>, state: Tensor<2>) -> Tensor<2> {
         let h = self.gates.d_hidden;
         let w_hh = self.gates.weight_hh.val();
-        let b_hn = self
+        let b_hh = self
             .gates
             .bias_hh
             .as_ref()
-            .map(|b| b.val().narrow(0, 2 * h, h).unsqueeze_dim(0));
+            .map(|b| b.val().unsqueeze_dim::<2>(0));
         let (update, candidate) = if self.reset_after {
-            let hidden = state.clone().matmul(w_hh);
+            // hidden = h W_hh + b_hh, all three blocks: [batch, 3 * d_hidden].
+            let mut hidden = state.clone().matmul(w_hh);
+            if let Some(b) = b_hh {
+                hidden = hidden + b;
+            }
             let rz =
                 sigmoid(projected.clone().narrow(1, 0, 2 * h) + hidden.clone().narrow(1, 0, 2 * h));
-            let mut hn = hidden.narrow(1, 2 * h, h);
-            if let Some(b) = b_hn {
-                hn = hn + b;
-            }
             let reset = rz.clone().narrow(1, 0, h);
             let update = rz.narrow(1, h, h);
-            let candidate = projected.narrow(1, 2 * h, h) + reset * hn;
+            let candidate = projected.narrow(1, 2 * h, h) + reset * hidden.narrow(1, 2 * h, h);
             (update, candidate)
         } else {
-            let hidden_rz = state.clone().matmul(w_hh.clone().narrow(1, 0, 2 * h));
+            let mut hidden_rz = state.clone().matmul(w_hh.clone().narrow(1, 0, 2 * h));
+            let mut hidden_n_bias = None;
+            if let Some(b) = b_hh {
+                hidden_rz = hidden_rz + b.clone().narrow(1, 0, 2 * h);
+                hidden_n_bias = Some(b.narrow(1, 2 * h, h));
+            }
             let rz = sigmoid(projected.clone().narrow(1, 0, 2 * h) + hidden_rz);
             let reset = rz.clone().narrow(1, 0, h);
             let update = rz.narrow(1, h, h);
-            let mut hn = (reset * state.clone()).matmul(w_hh.narrow(1, 2 * h, h));
-            if let Some(b) = b_hn {
-                hn = hn + b;
+            let mut hidden_n = (reset * state.clone()).matmul(w_hh.narrow(1, 2 * h, h));
+            if let Some(b) = hidden_n_bias {
+                hidden_n = hidden_n + b;
             }
-            let candidate = projected.narrow(1, 2 * h, h) + hn;
+            let candidate = projected.narrow(1, 2 * h, h) + hidden_n;
             (update, candidate)
         };
         let n = tanh(candidate);
