@@ -196,7 +196,7 @@ pub struct PytorchGates<'a> {
 fn missing(name: &str) -> Error {
     Error::MissingTensor {
         name: name.to_string(),
-        available: "(a state dict without biases)".to_string(),
+        available: "the other tensors of this cell, but no bias".to_string(),
     }
 }
 
