@@ -3,7 +3,9 @@
 //! - `parity [--backend flex|ndarray|wgpu] FILE...`: PyTorch reference cases.
 //! - `test [--skip-wgpu]`: the whole test suite (CPU tests, then the parity cases on wgpu).
 //! - `bench`: the criterion benchmarks against burn-nn.
+//! - `inspect FILE [--format csv|text|conll]`: what a data file holds.
 
+mod inspect;
 mod parity;
 
 use std::path::{Path, PathBuf};
@@ -47,6 +49,15 @@ enum Task {
         /// Arguments passed to criterion (e.g. a filter such as `lstm`).
         args: Vec<String>,
     },
+    /// Prints what a data file holds (rows, columns, missing values, characters, tags…);
+    /// malformed input fails with `FILE:LINE: what is wrong`.
+    Inspect {
+        /// The file.
+        file: PathBuf,
+        /// Its format; guessed from the extension when absent.
+        #[arg(long, value_enum)]
+        format: Option<inspect::Format>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -59,6 +70,7 @@ fn main() -> Result<()> {
         } => parity::run(backend, tolerance, &files),
         Task::Test { skip_wgpu } => test(skip_wgpu),
         Task::Bench { args } => bench(&args),
+        Task::Inspect { file, format } => inspect::run(&file, format),
     }
 }
 
@@ -88,7 +100,9 @@ fn run(mut cmd: Command) -> Result<()> {
 
 fn test(skip_wgpu: bool) -> Result<()> {
     let mut cmd = cargo();
-    cmd.args(["test", "--workspace", "--exclude", "xtask"]);
+    // xtask stays in the package set: its features (every backend) then unify with the
+    // tests', and burn is built once for both.
+    cmd.args(["test", "--workspace"]);
     run(cmd)?;
     if skip_wgpu {
         println!("skipping the wgpu parity cases (--skip-wgpu)");

@@ -27,6 +27,7 @@ pub mod backend;
 
 pub use burn;
 pub use recurrent_cells as cells;
+pub use recurrent_data as data;
 
 /// The types most programs need.
 pub mod prelude {
