@@ -1,0 +1,57 @@
+//! Training support for recurrent models: the parts of a training run that are plain
+//! logic, independent of the tensor backend.
+//!
+//! - [`metrics`]: forecast scores (MAE, RMSE, sMAPE, MASE in [`ForecastScores`]) and
+//!   classification scores (masked accuracy, binary accuracy, a [`ConfusionMatrix`],
+//!   macro F1, conlleval entity F1 of BIO tags).
+//! - [`baselines`]: naive and seasonal naive forecasts and [`detect_season`].
+//! - [`early_stopping`]: [`EarlyStopping`] with Keras' semantics.
+//! - [`history`]: per-epoch [`EpochRecord`]s, a [`History`] written as CSV, and
+//!   Keras-style progress lines ([`keras_line`]).
+//! - [`guard`]: [`check_finite`] stops on a NaN or infinite loss, naming epoch and step.
+//! - [`run_dir`]: the layout of a run directory and crash-safe checkpoint markers
+//!   ([`RunDir`]).
+//!
+//! Errors are [`TrainError`]s; user-supplied values (empty inputs, zero denominators,
+//! out-of-range ids) give errors or documented results, never a panic.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use recurrent_train::{Decision, EarlyStopping, EpochRecord, Mode, keras_line, smape};
+//!
+//! # fn main() -> recurrent_train::Result<()> {
+//! // |F−A| = 10 on A = 100, F = 110: 2·10/210 → 9.5238 %
+//! assert!((smape(&[100.0], &[110.0])? - 2000.0 / 210.0).abs() < 1e-12);
+//!
+//! let mut stopping = EarlyStopping::new(1, 0.0, Mode::Min)?;
+//! assert_eq!(stopping.update(1, 0.7), Decision::Improved);
+//!
+//! let record = EpochRecord {
+//!     epoch: 1,
+//!     seconds: 0.42,
+//!     train: BTreeMap::from([("loss".to_owned(), 0.5)]),
+//!     valid: BTreeMap::from([("loss".to_owned(), 0.7)]),
+//! };
+//! assert_eq!(keras_line(1, 5, &record), "Epoch 1/5 - 0.4s - loss: 0.5000 - val_loss: 0.7000");
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod baselines;
+pub mod early_stopping;
+pub mod error;
+pub mod guard;
+pub mod history;
+pub mod metrics;
+pub mod run_dir;
+
+pub use baselines::{detect_season, naive_forecast, seasonal_naive_forecast};
+pub use early_stopping::{Decision, EarlyStopping, Mode};
+pub use error::{Result, TrainError};
+pub use guard::check_finite;
+pub use history::{EpochRecord, History, keras_line};
+pub use metrics::{
+    ConfusionMatrix, ForecastScores, PrfScores, accuracy, binary_accuracy, entity_f1, macro_f1,
+    mae, mase, rmse, smape,
+};
+pub use run_dir::RunDir;
