@@ -4,9 +4,11 @@
 //! - `test [--skip-wgpu]`: the whole test suite (CPU tests, then the parity cases on wgpu).
 //! - `bench`: the criterion benchmarks against burn-nn.
 //! - `inspect FILE [--format csv|text|conll]`: what a data file holds.
+//! - `train TASK [OPTIONS]`: trains a model and writes a run directory.
 
 mod inspect;
 mod parity;
+mod train;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -51,6 +53,14 @@ enum Task {
     },
     /// Prints what a data file holds (rows, columns, missing values, characters, tags…);
     /// malformed input fails with `FILE:LINE: what is wrong`.
+    Train {
+        /// The task.
+        #[command(subcommand)]
+        task: train::Task,
+        /// Options of every task.
+        #[command(flatten)]
+        common: train::Common,
+    },
     Inspect {
         /// The file.
         file: PathBuf,
@@ -71,6 +81,7 @@ fn main() -> Result<()> {
         Task::Test { skip_wgpu } => test(skip_wgpu),
         Task::Bench { args } => bench(&args),
         Task::Inspect { file, format } => inspect::run(&file, format),
+        Task::Train { task, common } => train::run(task, common),
     }
 }
 

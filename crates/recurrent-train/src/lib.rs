@@ -43,7 +43,9 @@ pub mod error;
 pub mod guard;
 pub mod history;
 pub mod metrics;
+pub mod optimizer;
 pub mod run_dir;
+pub mod tutorial;
 
 pub use baselines::{detect_season, naive_forecast, seasonal_naive_forecast};
 pub use early_stopping::{Decision, EarlyStopping, Mode};
@@ -54,4 +56,6 @@ pub use metrics::{
     ConfusionMatrix, ForecastScores, PrfScores, accuracy, binary_accuracy, entity_f1, macro_f1,
     mae, mase, rmse, smape,
 };
+pub use optimizer::{Clipping, OptimizerKind, build_optimizer};
 pub use run_dir::RunDir;
+pub use tutorial::{TutorialCell, TutorialConfig, TutorialModel, train_tutorial};

@@ -5,6 +5,8 @@
 //! | crate | what |
 //! |---|---|
 //! | [`cells`] (`recurrent-cells`) | RNN, LSTM and GRU cells and layers, PyTorch weights, parity runner |
+//! | [`data`] (`recurrent-data`) | padding, masks, batchers and bucketing, tokenizers, language-model, time-series and CoNLL datasets, file inspection |
+//! | [`train`] (`recurrent-train`) | metrics, forecasting baselines, early stopping, run directories, optimisers, the tutorial task |
 //!
 //! Backends are Cargo features forwarded to burn: `flex` (pure-Rust CPU, the default),
 //! `ndarray` (CPU) and `wgpu` (GPU through Vulkan, Metal or DirectX). [`backend::Backend`]
@@ -28,6 +30,7 @@ pub mod backend;
 pub use burn;
 pub use recurrent_cells as cells;
 pub use recurrent_data as data;
+pub use recurrent_train as train;
 
 /// The types most programs need.
 pub mod prelude {
