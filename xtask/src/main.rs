@@ -54,9 +54,9 @@ enum Task {
     /// Prints what a data file holds (rows, columns, missing values, characters, tags…);
     /// malformed input fails with `FILE:LINE: what is wrong`.
     Train {
-        /// The task.
+        /// The task (default: a short char-lm run on the bundled Hamlet).
         #[command(subcommand)]
-        task: train::Task,
+        task: Option<train::Task>,
         /// Options of every task.
         #[command(flatten)]
         common: train::Common,

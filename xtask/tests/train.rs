@@ -80,3 +80,58 @@ fn bad_options_are_clear_errors() {
     let run = xtask(&["train", "tutorial", "--backend", "cuda"]);
     assert!(String::from_utf8_lossy(&run.stderr).contains("expected flex, ndarray or wgpu"));
 }
+
+#[test]
+fn char_lm_writes_metrics_tokenizer_and_a_sample() {
+    let out = scratch("charlm");
+    let _ = std::fs::remove_dir_all(&out);
+    let data = scratch("charlm-text.txt");
+    std::fs::write(
+        &data,
+        "the quick brown fox jumps over the lazy dog.\n".repeat(40),
+    )
+    .unwrap();
+    let run = xtask(&[
+        "train",
+        "char-lm",
+        "--data",
+        data.to_str().unwrap(),
+        "--hidden",
+        "16",
+        "--seq-len",
+        "20",
+        "--epochs",
+        "1",
+        "--length",
+        "30",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for file in [
+        "config.toml",
+        "metrics.csv",
+        "metrics.json",
+        "model.safetensors",
+        "tokenizer.json",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["task"], "char-lm");
+    assert_eq!(metrics["epochs_run"], 1);
+    for key in ["val_loss", "val_perplexity", "test_loss", "train_seconds"] {
+        assert!(metrics[key].as_f64().unwrap().is_finite(), "{key}");
+    }
+    assert_eq!(metrics["sample"].as_str().unwrap().chars().count(), 30);
+    std::fs::remove_dir_all(&out).unwrap();
+
+    let missing = xtask(&["train", "char-lm", "--data", "no/such/file.txt"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no/such/file.txt: no such file"));
+}

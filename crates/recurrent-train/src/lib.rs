@@ -38,6 +38,7 @@
 //! ```
 
 pub mod baselines;
+pub mod char_lm;
 pub mod early_stopping;
 pub mod error;
 pub mod guard;

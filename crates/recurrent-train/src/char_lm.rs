@@ -1,0 +1,385 @@
+//! A character-level LSTM language model: embedding, LSTM layers, a linear read-out over the
+//! vocabulary. Trained on bptt windows of a text split by position (vocabulary from the
+//! training part only); validation loss in nats per character; sampling with temperature
+//! and top-k, or greedy.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use recurrent_cells::{Lstm, LstmConfig, RecurrentLayer, StateDict};
+use recurrent_data::{
+    LanguageModelDataset, LmWindows, SplitFractions, Tokenizer, TokenizerKind, VocabBuilder,
+    split_text,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, TrainError};
+use crate::guard::check_finite;
+use crate::history::{EpochRecord, History};
+use crate::optimizer::{Clipping, OptimizerKind, build_optimizer};
+
+/// Settings of a character-level language model run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CharLmConfig {
+    /// The text file.
+    pub data: PathBuf,
+    /// Characters per training window (truncated backpropagation length).
+    pub seq_len: usize,
+    /// Windows per batch.
+    pub batch_size: usize,
+    /// Embedding size.
+    pub embed: usize,
+    /// LSTM hidden size.
+    pub hidden: usize,
+    /// LSTM layers.
+    pub layers: usize,
+    /// Adam's learning rate.
+    pub lr: f64,
+    /// Gradient clipping by norm.
+    pub clip_norm: f32,
+    /// Epochs (passes over the training windows).
+    pub epochs: usize,
+    /// Stop training after this many minutes (then still evaluate).
+    pub max_minutes: Option<f64>,
+    /// Seed.
+    pub seed: u64,
+    /// Train / validation / test fractions of the text, by position.
+    pub split: SplitFractions,
+}
+
+impl CharLmConfig {
+    /// Defaults for `data`: windows of 100, batch 32, embedding 32, one LSTM of 256, Adam
+    /// 2e-3, clip norm 5, 90/5/5 split.
+    pub fn new(data: PathBuf) -> Self {
+        Self {
+            data,
+            seq_len: 100,
+            batch_size: 32,
+            embed: 32,
+            hidden: 256,
+            layers: 1,
+            lr: 2e-3,
+            clip_norm: 5.0,
+            epochs: 1,
+            max_minutes: None,
+            seed: 42,
+            split: SplitFractions::new(0.9, 0.05, 0.05),
+        }
+    }
+}
+
+/// The model: `Embedding -> LSTM -> Linear`.
+#[derive(Module, Debug)]
+pub struct CharLm {
+    embed: Embedding,
+    lstm: Lstm,
+    out: Linear,
+}
+
+/// LSTM state carried between generation steps: `(h, c)`, each `[layers, batch, hidden]`.
+pub type LmState = (Tensor<3>, Tensor<3>);
+
+impl CharLm {
+    /// A model over `vocab` ids.
+    pub fn new(config: &CharLmConfig, vocab: usize, device: &Device) -> Self {
+        Self {
+            embed: EmbeddingConfig::new(vocab, config.embed).init(device),
+            lstm: LstmConfig::new(config.embed, config.hidden)
+                .with_n_layers(config.layers)
+                .init(device),
+            out: LinearConfig::new(config.hidden, vocab).init(device),
+        }
+    }
+
+    /// Logits `[batch, seq, vocab]` of ids `[batch, seq]`, and the final state.
+    pub fn forward(&self, ids: Tensor<2, Int>, state: Option<LmState>) -> (Tensor<3>, LmState) {
+        let (h, state) = self.lstm.forward(self.embed.forward(ids), state);
+        (self.out.forward(h), state)
+    }
+}
+
+impl CharLm {
+    /// The weights under PyTorch's names (`embed.weight`, `lstm.weight_ih_l0`, ...,
+    /// `out.weight` as `[out, in]`), for `StateDict::save` as safetensors.
+    pub fn state_dict(&self) -> StateDict {
+        let mut dict = self.lstm.state_dict("lstm.");
+        dict.insert("embed.weight", self.embed.weight.val().into_data());
+        dict.insert("out.weight", self.out.weight.val().transpose().into_data());
+        if let Some(bias) = &self.out.bias {
+            dict.insert("out.bias", bias.val().into_data());
+        }
+        dict
+    }
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct CharLmRun {
+    /// The trained model (without autodiff).
+    pub model: CharLm,
+    /// The tokenizer fitted on the training text.
+    pub tokenizer: Tokenizer,
+    /// Per-epoch records (`loss`, and `val_loss` in nats per character).
+    pub history: History,
+    /// Validation loss of the final model.
+    pub val_loss: f64,
+    /// Test loss of the final model.
+    pub test_loss: f64,
+    /// Seconds spent training.
+    pub train_seconds: f64,
+}
+
+fn batch_tensors(
+    ds: &LanguageModelDataset,
+    windows: &[usize],
+    device: &Device,
+) -> (Tensor<2, Int>, Tensor<1, Int>) {
+    let seq = ds.windows().seq_len;
+    let mut x = Vec::with_capacity(windows.len() * seq);
+    let mut y = Vec::with_capacity(windows.len() * seq);
+    for &w in windows {
+        let (xs, ys) = ds.window(w);
+        x.extend(xs.iter().map(|&v| i64::from(v)));
+        y.extend(ys.iter().map(|&v| i64::from(v)));
+    }
+    let n = windows.len();
+    (
+        Tensor::from_data(TensorData::new(x, [n, seq]), device),
+        Tensor::from_data(TensorData::new(y, [n * seq]), device),
+    )
+}
+
+/// Mean cross-entropy (nats per character) of `model` over every window of `ds`.
+pub fn evaluate(model: &CharLm, ds: &LanguageModelDataset, batch: usize, device: &Device) -> f64 {
+    let loss_fn = CrossEntropyLossConfig::new().init(device);
+    let all: Vec<usize> = (0..ds.starts().len()).collect();
+    let (mut sum, mut count) = (0.0, 0usize);
+    for chunk in all.chunks(batch.max(1)) {
+        let (x, y) = batch_tensors(ds, chunk, device);
+        let (logits, _) = model.forward(x, None);
+        let [b, s, v] = logits.dims();
+        let loss = loss_fn.forward(logits.reshape([b * s, v]), y);
+        sum += f64::from(loss.into_scalar::<f32>()) * (b * s) as f64;
+        count += b * s;
+    }
+    if count == 0 {
+        f64::NAN
+    } else {
+        sum / count as f64
+    }
+}
+
+/// Trains a model per `config` on `device` (an autodiff device); `on_epoch` sees each
+/// epoch's record.
+pub fn train_char_lm(
+    config: &CharLmConfig,
+    device: &Device,
+    mut on_epoch: impl FnMut(&EpochRecord),
+) -> Result<CharLmRun> {
+    if config.batch_size == 0 || config.seq_len == 0 || config.hidden == 0 {
+        return Err(TrainError::invalid(
+            "char-lm",
+            "batch size, sequence length and hidden size must be at least 1",
+        ));
+    }
+    let text = recurrent_data::io::read_text(&config.data)?;
+    let [train, valid, test] = split_text(&text, &config.split)?;
+    let tokenizer = Tokenizer::fit(TokenizerKind::Char, train, VocabBuilder::new())?;
+    let windows = LmWindows::new(config.seq_len);
+    let train_ds = LanguageModelDataset::new(tokenizer.encode(train)?, windows)?;
+    let valid_ds = LanguageModelDataset::new(tokenizer.encode(valid)?, windows)?;
+    let test_ds = LanguageModelDataset::new(tokenizer.encode(test)?, windows)?;
+    for (name, ds) in [
+        ("train", &train_ds),
+        ("validation", &valid_ds),
+        ("test", &test_ds),
+    ] {
+        if ds.starts().is_empty() {
+            return Err(TrainError::invalid(
+                "char-lm",
+                format!(
+                    "{}: the {name} part is shorter than one window of {} characters",
+                    config.data.display(),
+                    config.seq_len + 1
+                ),
+            ));
+        }
+    }
+    device.seed(config.seed);
+    let mut model = CharLm::new(config, tokenizer.vocab_size(), device);
+    let mut optim = build_optimizer(OptimizerKind::Adam, Some(Clipping::Norm(config.clip_norm)));
+    let loss_fn = CrossEntropyLossConfig::new().init(device);
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let mut order: Vec<usize> = (0..train_ds.starts().len()).collect();
+    let mut history = History::new();
+    let started = Instant::now();
+    let deadline = config.max_minutes.map(|m| m * 60.0);
+    'epochs: for epoch in 1..=config.epochs {
+        let epoch_start = Instant::now();
+        order.shuffle(&mut rng);
+        let (mut sum, mut count) = (0.0, 0usize);
+        for (step, chunk) in order.chunks(config.batch_size).enumerate() {
+            let (x, y) = batch_tensors(&train_ds, chunk, device);
+            let (logits, _) = model.forward(x, None);
+            let [b, s, v] = logits.dims();
+            let loss = loss_fn.forward(logits.reshape([b * s, v]), y);
+            let value = f64::from(loss.clone().into_scalar::<f32>());
+            check_finite(value, epoch, step + 1)?;
+            sum += value * (b * s) as f64;
+            count += b * s;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(config.lr, model, grads);
+            if deadline.is_some_and(|d| started.elapsed().as_secs_f64() > d) {
+                tracing::info!(
+                    "char-lm: time limit reached in epoch {epoch}, step {}",
+                    step + 1
+                );
+                let record =
+                    epoch_record(epoch, epoch_start, sum, count, &model, &valid_ds, config);
+                on_epoch(&record);
+                history.push(record);
+                break 'epochs;
+            }
+        }
+        let record = epoch_record(epoch, epoch_start, sum, count, &model, &valid_ds, config);
+        on_epoch(&record);
+        history.push(record);
+    }
+    let train_seconds = started.elapsed().as_secs_f64();
+    let model = model.valid();
+    let inner = device.clone().inner();
+    let val_loss = evaluate(&model, &valid_ds, config.batch_size, &inner);
+    let test_loss = evaluate(&model, &test_ds, config.batch_size, &inner);
+    Ok(CharLmRun {
+        model,
+        tokenizer,
+        history,
+        val_loss,
+        test_loss,
+        train_seconds,
+    })
+}
+
+fn epoch_record(
+    epoch: usize,
+    start: Instant,
+    sum: f64,
+    count: usize,
+    model: &CharLm,
+    valid: &LanguageModelDataset,
+    config: &CharLmConfig,
+) -> EpochRecord {
+    let seconds = start.elapsed().as_secs_f64();
+    let inner = model.valid();
+    let device = inner.devices().first().cloned().unwrap_or_default();
+    let val = evaluate(&inner, valid, config.batch_size, &device);
+    EpochRecord {
+        epoch,
+        seconds,
+        train: [("loss".to_owned(), sum / count.max(1) as f64)].into(),
+        valid: [("loss".to_owned(), val)].into(),
+    }
+}
+
+/// How to pick the next character.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Sampling {
+    /// The most likely character.
+    Greedy,
+    /// Sample from softmax(logits / temperature), among the `top_k` most likely when set.
+    Random {
+        /// Softmax temperature (> 0).
+        temperature: f64,
+        /// Keep only the k most likely characters.
+        top_k: Option<usize>,
+    },
+}
+
+/// Generates `length` characters after `prime` (encoded with `tokenizer`; an empty prime
+/// starts from a newline).
+pub fn generate(
+    model: &CharLm,
+    tokenizer: &Tokenizer,
+    prime: &str,
+    length: usize,
+    sampling: Sampling,
+    seed: u64,
+    device: &Device,
+) -> Result<String> {
+    if let Sampling::Random { temperature, .. } = sampling
+        && !(temperature > 0.0 && temperature.is_finite())
+    {
+        return Err(TrainError::invalid(
+            "temperature",
+            format!("{temperature} (must be above 0)"),
+        ));
+    }
+    let prime = if prime.is_empty() { "\n" } else { prime };
+    let ids: Vec<i64> = tokenizer
+        .encode(prime)?
+        .into_iter()
+        .map(i64::from)
+        .collect();
+    let n = ids.len();
+    let x = Tensor::<2, Int>::from_data(TensorData::new(ids, [1, n]), device);
+    let (logits, mut state) = model.forward(x, None);
+    let vocab = tokenizer.vocab_size();
+    let mut last: Vec<f32> = logits
+        .slice([0..1, n - 1..n, 0..vocab])
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap_or_default();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut out = Vec::with_capacity(length);
+    for _ in 0..length {
+        let next = pick(&last, sampling, &mut rng, tokenizer);
+        out.push(next);
+        let x = Tensor::<2, Int>::from_data(TensorData::new(vec![i64::from(next)], [1, 1]), device);
+        let (logits, s) = model.forward(x, Some(state));
+        state = s;
+        last = logits.into_data().try_to_vec::<f32>().unwrap_or_default();
+    }
+    Ok(tokenizer.decode(&out))
+}
+
+fn pick(logits: &[f32], sampling: Sampling, rng: &mut StdRng, tokenizer: &Tokenizer) -> u32 {
+    let v = &tokenizer.vocab;
+    let banned = [v.pad_id(), v.bos_id(), v.eos_id(), v.unk_id()];
+    let mut scored: Vec<(u32, f32)> = logits
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| (i as u32, l))
+        .filter(|(i, _)| !banned.contains(&Some(*i)))
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+    match sampling {
+        Sampling::Greedy => scored.first().map_or(0, |s| s.0),
+        Sampling::Random { temperature, top_k } => {
+            if let Some(k) = top_k {
+                scored.truncate(k.max(1));
+            }
+            let max = scored.first().map_or(0.0, |s| f64::from(s.1));
+            let weights: Vec<f64> = scored
+                .iter()
+                .map(|s| ((f64::from(s.1) - max) / temperature).exp())
+                .collect();
+            let total: f64 = weights.iter().sum();
+            let mut u = rng.random::<f64>() * total;
+            for (s, w) in scored.iter().zip(&weights) {
+                if u < *w {
+                    return s.0;
+                }
+                u -= w;
+            }
+            scored.last().map_or(0, |s| s.0)
+        }
+    }
+}
