@@ -5,9 +5,11 @@
 //! - `bench`: the criterion benchmarks against burn-nn.
 //! - `inspect FILE [--format csv|text|conll]`: what a data file holds.
 //! - `train TASK [OPTIONS]`: trains a model and writes a run directory.
+//! - `predict RUN_DIR [OPTIONS]`: uses a finished run (generates text for char-lm).
 
 mod inspect;
 mod parity;
+mod predict;
 mod train;
 
 use std::path::{Path, PathBuf};
@@ -61,6 +63,8 @@ enum Task {
         #[command(flatten)]
         common: train::Common,
     },
+    /// Uses a finished run: generates text from a char-lm run.
+    Predict(predict::PredictArgs),
     Inspect {
         /// The file.
         file: PathBuf,
@@ -82,6 +86,7 @@ fn main() -> Result<()> {
         Task::Bench { args } => bench(&args),
         Task::Inspect { file, format } => inspect::run(&file, format),
         Task::Train { task, common } => train::run(task, common),
+        Task::Predict(args) => predict::run(&args),
     }
 }
 

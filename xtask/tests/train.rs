@@ -129,7 +129,35 @@ fn char_lm_writes_metrics_tokenizer_and_a_sample() {
         assert!(metrics[key].as_f64().unwrap().is_finite(), "{key}");
     }
     assert_eq!(metrics["sample"].as_str().unwrap().chars().count(), 30);
+
+    // predict reloads the run (config, tokenizer, weights) and generates; greedy decoding
+    // is the same twice.
+    let args = [
+        "predict",
+        out.to_str().unwrap(),
+        "--prime",
+        "the ",
+        "--length",
+        "25",
+        "--greedy",
+    ];
+    let first = xtask(&args);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let text = String::from_utf8_lossy(&first.stdout).into_owned();
+    assert!(
+        text.starts_with("the ") && text.trim_end().chars().count() >= 4,
+        "{text:?}"
+    );
+    assert_eq!(xtask(&args).stdout, first.stdout);
     std::fs::remove_dir_all(&out).unwrap();
+
+    let not_a_run = xtask(&["predict", data.to_str().unwrap()]);
+    assert!(!not_a_run.status.success());
+    assert!(String::from_utf8_lossy(&not_a_run.stderr).contains("config.toml"));
 
     let missing = xtask(&["train", "char-lm", "--data", "no/such/file.txt"]);
     assert!(!missing.status.success());

@@ -120,6 +120,53 @@ impl CharLm {
     }
 }
 
+impl CharLm {
+    /// A model for `config` over `vocab` ids with the weights of `dict` (as written by
+    /// [`CharLm::state_dict`]); a missing or mis-shaped tensor is an error naming it.
+    pub fn from_state_dict(
+        config: &CharLmConfig,
+        vocab: usize,
+        dict: &StateDict,
+        device: &Device,
+    ) -> Result<Self> {
+        let model = Self::new(config, vocab, device);
+        let tensor = |name: &str, shape: [usize; 2]| -> Result<Tensor<2>> {
+            let data = dict.get(name).ok_or_else(|| {
+                TrainError::invalid("weights", format!("tensor {name:?} is missing"))
+            })?;
+            if data.shape().to_vec() != shape.to_vec() {
+                return Err(TrainError::invalid(
+                    "weights",
+                    format!(
+                        "tensor {name:?} has shape {:?}, the model needs {shape:?}",
+                        data.shape().to_vec()
+                    ),
+                ));
+            }
+            Ok(Tensor::from_data(data.clone(), device))
+        };
+        let embed = tensor("embed.weight", [vocab, config.embed])?;
+        let out = tensor("out.weight", [vocab, config.hidden])?.transpose();
+        let bias = dict
+            .get("out.bias")
+            .map(|d| Tensor::<1>::from_data(d.clone(), device));
+        let lstm = model
+            .lstm
+            .load_state_dict(dict, "lstm.")
+            .map_err(|e| TrainError::invalid("weights", e.to_string()))?;
+        let mut embedding = model.embed;
+        embedding.weight = burn::module::Param::from_tensor(embed);
+        let mut linear = model.out;
+        linear.weight = burn::module::Param::from_tensor(out);
+        linear.bias = bias.map(burn::module::Param::from_tensor);
+        Ok(Self {
+            embed: embedding,
+            lstm,
+            out: linear,
+        })
+    }
+}
+
 /// What a run produced.
 #[derive(Debug)]
 pub struct CharLmRun {

@@ -1,0 +1,105 @@
+//! `cargo xtask predict RUN_DIR [OPTIONS]`: uses a finished run. For a `char-lm` run it
+//! loads `config.toml`, `tokenizer.json` and `model.safetensors` and generates text.
+//! (`forecast` and `tagger` runs follow with those tasks.)
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use recurrent::backend::Backend;
+use recurrent::cells::StateDict;
+use recurrent::data::Tokenizer;
+use recurrent::train::char_lm::{CharLm, CharLmConfig, Sampling, generate};
+use serde::Deserialize;
+
+/// Options of `predict`.
+#[derive(Args, Debug, Clone)]
+pub struct PredictArgs {
+    /// The run directory written by `cargo xtask train`.
+    pub run_dir: PathBuf,
+    /// Backend to run on.
+    #[arg(long, default_value = "flex")]
+    pub backend: Backend,
+    /// char-lm: text the generation starts from.
+    #[arg(long, default_value = "\n")]
+    pub prime: String,
+    /// char-lm: characters to generate.
+    #[arg(long, default_value_t = 400)]
+    pub length: usize,
+    /// char-lm: sampling temperature.
+    #[arg(long, default_value_t = 0.8)]
+    pub temperature: f64,
+    /// char-lm: sample among the k most likely characters only.
+    #[arg(long)]
+    pub top_k: Option<usize>,
+    /// char-lm: always take the most likely character.
+    #[arg(long)]
+    pub greedy: bool,
+    /// Seed of the sampling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Deserialize)]
+struct SavedTask {
+    task: String,
+}
+
+#[derive(Deserialize)]
+struct SavedRun<T> {
+    settings: T,
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "{}: cannot read it; is {} a finished run directory?",
+            path.display(),
+            path.parent().unwrap_or(Path::new(".")).display()
+        )
+    })
+}
+
+/// Runs `predict`.
+pub fn run(args: &PredictArgs) -> Result<()> {
+    let config_path = args.run_dir.join("config.toml");
+    let text = read(&config_path)?;
+    let task: SavedTask =
+        toml::from_str(&text).with_context(|| format!("{}", config_path.display()))?;
+    match task.task.as_str() {
+        "char-lm" => char_lm(args, &text),
+        other => bail!(
+            "{}: predict does not handle {other:?} runs yet (char-lm runs only)",
+            args.run_dir.display()
+        ),
+    }
+}
+
+fn char_lm(args: &PredictArgs, config_text: &str) -> Result<()> {
+    let saved: SavedRun<CharLmConfig> = toml::from_str(config_text)
+        .with_context(|| format!("{}/config.toml", args.run_dir.display()))?;
+    let tokenizer = Tokenizer::load(&args.run_dir.join("tokenizer.json"))?;
+    let dict = StateDict::load(args.run_dir.join("model.safetensors"))?;
+    let device = args.backend.device()?;
+    let model = CharLm::from_state_dict(&saved.settings, tokenizer.vocab_size(), &dict, &device)
+        .with_context(|| format!("{}/model.safetensors", args.run_dir.display()))?;
+    let sampling = if args.greedy {
+        Sampling::Greedy
+    } else {
+        Sampling::Random {
+            temperature: args.temperature,
+            top_k: args.top_k,
+        }
+    };
+    let text = generate(
+        &model,
+        &tokenizer,
+        &args.prime,
+        args.length,
+        sampling,
+        args.seed,
+        &device,
+    )?;
+    println!("{}{}", args.prime, text);
+    Ok(())
+}
