@@ -35,6 +35,9 @@ pub struct PredictArgs {
     /// char-lm: always take the most likely character.
     #[arg(long)]
     pub greedy: bool,
+    /// char-lm: beam search with this many hypotheses.
+    #[arg(long)]
+    pub beam: Option<usize>,
     /// Seed of the sampling.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -83,7 +86,9 @@ fn char_lm(args: &PredictArgs, config_text: &str) -> Result<()> {
     let device = args.backend.device()?;
     let model = CharLm::from_state_dict(&saved.settings, tokenizer.vocab_size(), &dict, &device)
         .with_context(|| format!("{}/model.safetensors", args.run_dir.display()))?;
-    let sampling = if args.greedy {
+    let sampling = if let Some(width) = args.beam {
+        Sampling::Beam { width }
+    } else if args.greedy {
         Sampling::Greedy
     } else {
         Sampling::Random {

@@ -89,6 +89,9 @@ pub struct CharLmArgs {
     /// Always take the most likely character.
     #[arg(long)]
     pub greedy: bool,
+    /// Beam search with this many hypotheses (instead of sampling).
+    #[arg(long)]
+    pub beam: Option<usize>,
 }
 
 impl Default for CharLmArgs {
@@ -106,6 +109,7 @@ impl Default for CharLmArgs {
             temperature: 0.8,
             top_k: None,
             greedy: false,
+            beam: None,
         }
     }
 }
@@ -187,7 +191,9 @@ fn char_lm(args: &CharLmArgs, common: &Common) -> Result<()> {
     if let Some(batch_size) = common.batch_size {
         config.batch_size = batch_size;
     }
-    let sampling = if args.greedy {
+    let sampling = if let Some(width) = args.beam {
+        Sampling::Beam { width }
+    } else if args.greedy {
         Sampling::Greedy
     } else {
         Sampling::Random {

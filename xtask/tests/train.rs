@@ -153,6 +153,19 @@ fn char_lm_writes_metrics_tokenizer_and_a_sample() {
         "{text:?}"
     );
     assert_eq!(xtask(&args).stdout, first.stdout);
+    let beam = xtask(&[
+        "predict",
+        out.to_str().unwrap(),
+        "--length",
+        "10",
+        "--beam",
+        "3",
+    ]);
+    assert!(
+        beam.status.success(),
+        "{}",
+        String::from_utf8_lossy(&beam.stderr)
+    );
     std::fs::remove_dir_all(&out).unwrap();
 
     let not_a_run = xtask(&["predict", data.to_str().unwrap()]);

@@ -341,6 +341,12 @@ fn epoch_record(
 pub enum Sampling {
     /// The most likely character.
     Greedy,
+    /// Beam search: keep the `width` most likely continuations (by summed log-probability)
+    /// and return the best one.
+    Beam {
+        /// Number of hypotheses kept.
+        width: usize,
+    },
     /// Sample from softmax(logits / temperature), among the `top_k` most likely when set.
     Random {
         /// Softmax temperature (> 0).
@@ -370,6 +376,9 @@ pub fn generate(
         ));
     }
     let prime = if prime.is_empty() { "\n" } else { prime };
+    if let Sampling::Beam { width } = sampling {
+        return beam_search(model, tokenizer, prime, length, width, device);
+    }
     let ids: Vec<i64> = tokenizer
         .encode(prime)?
         .into_iter()
@@ -408,7 +417,7 @@ fn pick(logits: &[f32], sampling: Sampling, rng: &mut StdRng, tokenizer: &Tokeni
         .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1));
     match sampling {
-        Sampling::Greedy => scored.first().map_or(0, |s| s.0),
+        Sampling::Greedy | Sampling::Beam { .. } => scored.first().map_or(0, |s| s.0),
         Sampling::Random { temperature, top_k } => {
             if let Some(k) = top_k {
                 scored.truncate(k.max(1));
@@ -429,4 +438,83 @@ fn pick(logits: &[f32], sampling: Sampling, rng: &mut StdRng, tokenizer: &Tokeni
             scored.last().map_or(0, |s| s.0)
         }
     }
+}
+
+fn log_softmax(logits: &[f32]) -> Vec<f64> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f64 = logits.iter().map(|&l| f64::from(l - max).exp()).sum();
+    logits
+        .iter()
+        .map(|&l| f64::from(l - max) - sum.ln())
+        .collect()
+}
+
+/// Beam search over characters; the hypotheses run as one batch.
+fn beam_search(
+    model: &CharLm,
+    tokenizer: &Tokenizer,
+    prime: &str,
+    length: usize,
+    width: usize,
+    device: &Device,
+) -> Result<String> {
+    if width == 0 {
+        return Err(TrainError::invalid("beam width", "0 (must be at least 1)"));
+    }
+    let v = &tokenizer.vocab;
+    let banned = [v.pad_id(), v.bos_id(), v.eos_id(), v.unk_id()];
+    let vocab = tokenizer.vocab_size();
+    let ids: Vec<i64> = tokenizer
+        .encode(prime)?
+        .into_iter()
+        .map(i64::from)
+        .collect();
+    let n = ids.len();
+    let x = Tensor::<2, Int>::from_data(TensorData::new(ids, [1, n]), device);
+    let (logits, mut state) = model.forward(x, None);
+    let mut last: Vec<f32> = logits
+        .slice([0..1, n - 1..n, 0..vocab])
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap_or_default();
+    // (tokens so far, summed log-probability) per hypothesis; the rows of `state`.
+    let mut beams: Vec<(Vec<u32>, f64)> = vec![(Vec::new(), 0.0)];
+    for _ in 0..length {
+        let mut candidates: Vec<(usize, u32, f64)> = Vec::new();
+        for (b, (_, score)) in beams.iter().enumerate() {
+            let logp = log_softmax(&last[b * vocab..(b + 1) * vocab]);
+            for (id, lp) in logp.iter().enumerate() {
+                if !banned.contains(&Some(id as u32)) {
+                    candidates.push((b, id as u32, score + lp));
+                }
+            }
+        }
+        candidates.sort_by(|a, b| b.2.total_cmp(&a.2));
+        candidates.truncate(width);
+        let parents: Vec<i64> = candidates.iter().map(|c| c.0 as i64).collect();
+        let index =
+            Tensor::<1, Int>::from_data(TensorData::new(parents, [candidates.len()]), device);
+        let (h, c) = state;
+        state = (h.select(1, index.clone()), c.select(1, index));
+        beams = candidates
+            .iter()
+            .map(|&(b, id, score)| {
+                let mut tokens = beams[b].0.clone();
+                tokens.push(id);
+                (tokens, score)
+            })
+            .collect();
+        let next: Vec<i64> = candidates.iter().map(|c| i64::from(c.1)).collect();
+        let k = next.len();
+        let x = Tensor::<2, Int>::from_data(TensorData::new(next, [k, 1]), device);
+        let (logits, s) = model.forward(x, Some(state));
+        state = s;
+        last = logits.into_data().try_to_vec::<f32>().unwrap_or_default();
+    }
+    let best = beams
+        .into_iter()
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|b| b.0)
+        .unwrap_or_default();
+    Ok(tokenizer.decode(&best))
 }

@@ -59,6 +59,41 @@ fn learns_a_repetitive_text_and_generates_from_its_vocabulary() {
     .unwrap();
     assert_eq!(greedy, again, "greedy decoding does not depend on the seed");
     assert_eq!(greedy.chars().count(), 40);
+    // A beam of one is greedy decoding; a wider beam still gives `length` characters.
+    let beam1 = generate(
+        &run.model,
+        &run.tokenizer,
+        "to be",
+        40,
+        Sampling::Beam { width: 1 },
+        0,
+        &device,
+    )
+    .unwrap();
+    assert_eq!(beam1, greedy);
+    let beam4 = generate(
+        &run.model,
+        &run.tokenizer,
+        "to be",
+        40,
+        Sampling::Beam { width: 4 },
+        0,
+        &device,
+    )
+    .unwrap();
+    assert_eq!(beam4.chars().count(), 40);
+    assert!(
+        generate(
+            &run.model,
+            &run.tokenizer,
+            "to",
+            5,
+            Sampling::Beam { width: 0 },
+            0,
+            &device
+        )
+        .is_err()
+    );
     let sampled = generate(
         &run.model,
         &run.tokenizer,
