@@ -9,7 +9,7 @@ use clap::Args;
 use recurrent::backend::Backend;
 use recurrent::cells::StateDict;
 use recurrent::data::Tokenizer;
-use recurrent::train::char_lm::{CharLm, CharLmConfig, Sampling, generate};
+use recurrent::train::char_lm::{CharLm, CharLmConfig, generate};
 use serde::Deserialize;
 
 /// Options of `predict`.
@@ -86,16 +86,7 @@ fn char_lm(args: &PredictArgs, config_text: &str) -> Result<()> {
     let device = args.backend.device()?;
     let model = CharLm::from_state_dict(&saved.settings, tokenizer.vocab_size(), &dict, &device)
         .with_context(|| format!("{}/model.safetensors", args.run_dir.display()))?;
-    let sampling = if let Some(width) = args.beam {
-        Sampling::Beam { width }
-    } else if args.greedy {
-        Sampling::Greedy
-    } else {
-        Sampling::Random {
-            temperature: args.temperature,
-            top_k: args.top_k,
-        }
-    };
+    let sampling = crate::train::sampling(args.beam, args.greedy, args.temperature, args.top_k);
     let text = generate(
         &model,
         &tokenizer,

@@ -158,6 +158,20 @@ fn out_dir(common: &Common, task: &str) -> PathBuf {
     })
 }
 
+/// The decoding the generation options ask for: beam search, else greedy, else sampling.
+pub fn sampling(
+    beam: Option<usize>,
+    greedy: bool,
+    temperature: f64,
+    top_k: Option<usize>,
+) -> Sampling {
+    match beam {
+        Some(width) => Sampling::Beam { width },
+        None if greedy => Sampling::Greedy,
+        None => Sampling::Random { temperature, top_k },
+    }
+}
+
 /// Runs `task`; with none, a short `char-lm` run on the bundled Hamlet.
 pub fn run(task: Option<Task>, common: Common) -> Result<()> {
     match task {
@@ -191,16 +205,7 @@ fn char_lm(args: &CharLmArgs, common: &Common) -> Result<()> {
     if let Some(batch_size) = common.batch_size {
         config.batch_size = batch_size;
     }
-    let sampling = if let Some(width) = args.beam {
-        Sampling::Beam { width }
-    } else if args.greedy {
-        Sampling::Greedy
-    } else {
-        Sampling::Random {
-            temperature: args.temperature,
-            top_k: args.top_k,
-        }
-    };
+    let sampling = sampling(args.beam, args.greedy, args.temperature, args.top_k);
     let device = common.backend.device()?;
     let run_dir = RunDir::create(out_dir(common, "char-lm"))?;
     let run_config = RunConfig {

@@ -379,20 +379,7 @@ pub fn generate(
     if let Sampling::Beam { width } = sampling {
         return beam_search(model, tokenizer, prime, length, width, device);
     }
-    let ids: Vec<i64> = tokenizer
-        .encode(prime)?
-        .into_iter()
-        .map(i64::from)
-        .collect();
-    let n = ids.len();
-    let x = Tensor::<2, Int>::from_data(TensorData::new(ids, [1, n]), device);
-    let (logits, mut state) = model.forward(x, None);
-    let vocab = tokenizer.vocab_size();
-    let mut last: Vec<f32> = logits
-        .slice([0..1, n - 1..n, 0..vocab])
-        .into_data()
-        .try_to_vec::<f32>()
-        .unwrap_or_default();
+    let (mut last, mut state) = run_prime(model, tokenizer, prime, device)?;
     let mut rng = StdRng::seed_from_u64(seed);
     let mut out = Vec::with_capacity(length);
     for _ in 0..length {
@@ -404,6 +391,29 @@ pub fn generate(
         last = logits.into_data().try_to_vec::<f32>().unwrap_or_default();
     }
     Ok(tokenizer.decode(&out))
+}
+
+/// Runs `prime` through the model: the logits of its last step (`[vocab]`) and the state.
+fn run_prime(
+    model: &CharLm,
+    tokenizer: &Tokenizer,
+    prime: &str,
+    device: &Device,
+) -> Result<(Vec<f32>, LmState)> {
+    let ids: Vec<i64> = tokenizer
+        .encode(prime)?
+        .into_iter()
+        .map(i64::from)
+        .collect();
+    let n = ids.len();
+    let x = Tensor::<2, Int>::from_data(TensorData::new(ids, [1, n]), device);
+    let (logits, state) = model.forward(x, None);
+    let last = logits
+        .slice([0..1, n - 1..n, 0..tokenizer.vocab_size()])
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap_or_default();
+    Ok((last, state))
 }
 
 fn pick(logits: &[f32], sampling: Sampling, rng: &mut StdRng, tokenizer: &Tokenizer) -> u32 {
@@ -464,19 +474,7 @@ fn beam_search(
     let v = &tokenizer.vocab;
     let banned = [v.pad_id(), v.bos_id(), v.eos_id(), v.unk_id()];
     let vocab = tokenizer.vocab_size();
-    let ids: Vec<i64> = tokenizer
-        .encode(prime)?
-        .into_iter()
-        .map(i64::from)
-        .collect();
-    let n = ids.len();
-    let x = Tensor::<2, Int>::from_data(TensorData::new(ids, [1, n]), device);
-    let (logits, mut state) = model.forward(x, None);
-    let mut last: Vec<f32> = logits
-        .slice([0..1, n - 1..n, 0..vocab])
-        .into_data()
-        .try_to_vec::<f32>()
-        .unwrap_or_default();
+    let (mut last, mut state) = run_prime(model, tokenizer, prime, device)?;
     // (tokens so far, summed log-probability) per hypothesis; the rows of `state`.
     let mut beams: Vec<(Vec<u32>, f64)> = vec![(Vec::new(), 0.0)];
     for _ in 0..length {
