@@ -1,6 +1,7 @@
-//! `cargo xtask predict RUN_DIR [OPTIONS]`: uses a finished run. For a `char-lm` run it
-//! loads `config.toml`, `tokenizer.json` and `model.safetensors` and generates text.
-//! (`forecast` and `tagger` runs follow with those tasks.)
+//! `cargo xtask predict RUN_DIR [OPTIONS]`: uses a finished run. A `char-lm` run generates
+//! text (from `config.toml`, `tokenizer.json` and `model.safetensors`); a `forecast` run
+//! forecasts the next horizon after the series in `--data` (default: the run's own data);
+//! a `tagger` run tags a CoNLL or plain-text file given with `--data`.
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +21,10 @@ pub struct PredictArgs {
     /// Backend to run on.
     #[arg(long, default_value = "flex")]
     pub backend: Backend,
+    /// forecast: the series to forecast after (CSV); tagger: the file to tag (CoNLL, or
+    /// plain text with one whitespace-tokenised sentence per line).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
     /// char-lm: text the generation starts from.
     #[arg(long, default_value = "\n")]
     pub prime: String,
@@ -71,11 +76,35 @@ pub fn run(args: &PredictArgs) -> Result<()> {
         toml::from_str(&text).with_context(|| format!("{}", config_path.display()))?;
     match task.task.as_str() {
         "char-lm" => char_lm(args, &text),
+        "forecast" => crate::train::forecast::predict(
+            &args.run_dir,
+            settings(&text, &config_path)?,
+            args.data.as_deref(),
+            args.backend,
+        ),
+        "tagger" => {
+            let Some(data) = &args.data else {
+                bail!("predict on a tagger run needs --data FILE (CoNLL or plain text) to tag");
+            };
+            crate::train::tagger::predict(
+                &args.run_dir,
+                settings(&text, &config_path)?,
+                data,
+                args.backend,
+            )
+        }
         other => bail!(
-            "{}: predict does not handle {other:?} runs yet (char-lm runs only)",
+            "{}: predict does not handle {other:?} runs (char-lm, forecast and tagger runs)",
             args.run_dir.display()
         ),
     }
+}
+
+/// The `[settings]` table of a run's `config.toml`.
+fn settings(text: &str, path: &Path) -> Result<toml::Value> {
+    let saved: SavedRun<toml::Value> =
+        toml::from_str(text).with_context(|| format!("{}", path.display()))?;
+    Ok(saved.settings)
 }
 
 fn char_lm(args: &PredictArgs, config_text: &str) -> Result<()> {
@@ -86,7 +115,7 @@ fn char_lm(args: &PredictArgs, config_text: &str) -> Result<()> {
     let device = args.backend.device()?;
     let model = CharLm::from_state_dict(&saved.settings, tokenizer.vocab_size(), &dict, &device)
         .with_context(|| format!("{}/model.safetensors", args.run_dir.display()))?;
-    let sampling = crate::train::sampling(args.beam, args.greedy, args.temperature, args.top_k);
+    let sampling = crate::train::char_lm::sampling(args.beam, args.greedy, args.temperature, args.top_k);
     let text = generate(
         &model,
         &tokenizer,

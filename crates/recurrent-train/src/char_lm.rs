@@ -3,13 +3,12 @@
 //! training part only); validation loss in nats per character; sampling with temperature
 //! and top-k, or greedy.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
-use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -22,9 +21,10 @@ use recurrent_data::{
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
-use crate::guard::check_finite;
-use crate::history::{EpochRecord, History};
-use crate::optimizer::{Clipping, OptimizerKind, build_optimizer};
+use crate::fit::{FitConfig, FitEvent, FitTask, StepContext, StepOutput, StopReason, fit};
+use crate::history::History;
+use crate::optimizer::Clipping;
+use crate::run_dir::RunDir;
 
 /// Settings of a character-level language model run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,16 +41,9 @@ pub struct CharLmConfig {
     pub hidden: usize,
     /// LSTM layers.
     pub layers: usize,
-    /// Adam's learning rate.
-    pub lr: f64,
-    /// Gradient clipping by norm.
-    pub clip_norm: f32,
-    /// Epochs (passes over the training windows).
-    pub epochs: usize,
-    /// Stop training after this many minutes (then still evaluate).
-    pub max_minutes: Option<f64>,
-    /// Seed.
-    pub seed: u64,
+    /// The training loop: epochs, optimiser (Adam 2e-3), clipping (norm 5), schedule,
+    /// early stopping on validation loss, time budget, seed.
+    pub fit: FitConfig,
     /// Train / validation / test fractions of the text, by position.
     pub split: SplitFractions,
 }
@@ -66,11 +59,10 @@ impl CharLmConfig {
             embed: 32,
             hidden: 256,
             layers: 1,
-            lr: 2e-3,
-            clip_norm: 5.0,
-            epochs: 1,
-            max_minutes: None,
-            seed: 42,
+            fit: FitConfig {
+                clipping: Some(Clipping::Norm(5.0)),
+                ..FitConfig::new(1, 2e-3)
+            },
             split: SplitFractions::new(0.9, 0.05, 0.05),
         }
     }
@@ -182,6 +174,8 @@ pub struct CharLmRun {
     pub test_loss: f64,
     /// Seconds spent training.
     pub train_seconds: f64,
+    /// Why training ended.
+    pub stop: StopReason,
 }
 
 fn batch_tensors(
@@ -224,12 +218,57 @@ pub fn evaluate(model: &CharLm, ds: &LanguageModelDataset, batch: usize, device:
     }
 }
 
-/// Trains a model per `config` on `device` (an autodiff device); `on_epoch` sees each
-/// epoch's record.
+/// The char-lm as a [`FitTask`]: shuffled windows, cross-entropy per character.
+struct CharLmTask<'a> {
+    config: &'a CharLmConfig,
+    train: LanguageModelDataset,
+    valid: LanguageModelDataset,
+    device: Device,
+    loss: CrossEntropyLoss,
+}
+
+impl FitTask for CharLmTask<'_> {
+    type Model = CharLm;
+    type Batch = Vec<usize>;
+
+    fn train_batches(&self, _epoch: usize, rng: &mut StdRng) -> Result<Vec<Vec<usize>>> {
+        let mut order: Vec<usize> = (0..self.train.starts().len()).collect();
+        order.shuffle(rng);
+        Ok(order
+            .chunks(self.config.batch_size)
+            .map(<[usize]>::to_vec)
+            .collect())
+    }
+
+    fn step(
+        &self,
+        model: &CharLm,
+        batch: &Vec<usize>,
+        _ctx: &mut StepContext<'_>,
+    ) -> Result<StepOutput> {
+        let (x, y) = batch_tensors(&self.train, batch, &self.device);
+        let (logits, _) = model.forward(x, None);
+        let [b, s, v] = logits.dims();
+        let loss = self.loss.forward(logits.reshape([b * s, v]), y);
+        Ok(StepOutput::new(loss, (b * s) as f64))
+    }
+
+    fn validate(&self, model: &CharLm) -> Result<BTreeMap<String, f64>> {
+        let device = model.devices().first().cloned().unwrap_or_default();
+        let loss = evaluate(model, &self.valid, self.config.batch_size, &device);
+        Ok(BTreeMap::from([("loss".to_owned(), loss)]))
+    }
+}
+
+/// Trains a model per `config` on `device` (an autodiff device) through [`fit`]; with
+/// `run_dir`, checkpoints every epoch there, and with `resume` continues from its latest
+/// complete checkpoint. `observer` sees the loop's events.
 pub fn train_char_lm(
     config: &CharLmConfig,
     device: &Device,
-    mut on_epoch: impl FnMut(&EpochRecord),
+    run_dir: Option<&RunDir>,
+    resume: bool,
+    observer: impl FnMut(FitEvent<'_>),
 ) -> Result<CharLmRun> {
     if config.batch_size == 0 || config.seq_len == 0 || config.hidden == 0 {
         return Err(TrainError::invalid(
@@ -260,80 +299,29 @@ pub fn train_char_lm(
             ));
         }
     }
-    device.seed(config.seed);
-    let mut model = CharLm::new(config, tokenizer.vocab_size(), device);
-    let mut optim = build_optimizer(OptimizerKind::Adam, Some(Clipping::Norm(config.clip_norm)));
-    let loss_fn = CrossEntropyLossConfig::new().init(device);
-    let mut rng = StdRng::seed_from_u64(config.seed);
-    let mut order: Vec<usize> = (0..train_ds.starts().len()).collect();
-    let mut history = History::new();
-    let started = Instant::now();
-    let deadline = config.max_minutes.map(|m| m * 60.0);
-    'epochs: for epoch in 1..=config.epochs {
-        let epoch_start = Instant::now();
-        order.shuffle(&mut rng);
-        let (mut sum, mut count) = (0.0, 0usize);
-        for (step, chunk) in order.chunks(config.batch_size).enumerate() {
-            let (x, y) = batch_tensors(&train_ds, chunk, device);
-            let (logits, _) = model.forward(x, None);
-            let [b, s, v] = logits.dims();
-            let loss = loss_fn.forward(logits.reshape([b * s, v]), y);
-            let value = f64::from(loss.clone().into_scalar::<f32>());
-            check_finite(value, epoch, step + 1)?;
-            sum += value * (b * s) as f64;
-            count += b * s;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(config.lr, model, grads);
-            if deadline.is_some_and(|d| started.elapsed().as_secs_f64() > d) {
-                tracing::info!(
-                    "char-lm: time limit reached in epoch {epoch}, step {}",
-                    step + 1
-                );
-                let record =
-                    epoch_record(epoch, epoch_start, sum, count, &model, &valid_ds, config);
-                on_epoch(&record);
-                history.push(record);
-                break 'epochs;
-            }
-        }
-        let record = epoch_record(epoch, epoch_start, sum, count, &model, &valid_ds, config);
-        on_epoch(&record);
-        history.push(record);
-    }
-    let train_seconds = started.elapsed().as_secs_f64();
-    let model = model.valid();
+    device.seed(config.fit.seed);
+    let model = CharLm::new(config, tokenizer.vocab_size(), device);
+    let task = CharLmTask {
+        config,
+        train: train_ds,
+        valid: valid_ds,
+        device: device.clone(),
+        loss: CrossEntropyLossConfig::new().init(device),
+    };
+    let fitted = fit(&config.fit, &task, model, run_dir, resume, observer)?;
+    let model = fitted.model;
     let inner = device.clone().inner();
-    let val_loss = evaluate(&model, &valid_ds, config.batch_size, &inner);
+    let val_loss = evaluate(&model, &task.valid, config.batch_size, &inner);
     let test_loss = evaluate(&model, &test_ds, config.batch_size, &inner);
     Ok(CharLmRun {
         model,
         tokenizer,
-        history,
+        history: fitted.history,
         val_loss,
         test_loss,
-        train_seconds,
+        train_seconds: fitted.train_seconds,
+        stop: fitted.stop,
     })
-}
-
-fn epoch_record(
-    epoch: usize,
-    start: Instant,
-    sum: f64,
-    count: usize,
-    model: &CharLm,
-    valid: &LanguageModelDataset,
-    config: &CharLmConfig,
-) -> EpochRecord {
-    let seconds = start.elapsed().as_secs_f64();
-    let inner = model.valid();
-    let device = inner.devices().first().cloned().unwrap_or_default();
-    let val = evaluate(&inner, valid, config.batch_size, &device);
-    EpochRecord {
-        epoch,
-        seconds,
-        train: [("loss".to_owned(), sum / count.max(1) as f64)].into(),
-        valid: [("loss".to_owned(), val)].into(),
-    }
 }
 
 /// How to pick the next character.

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use burn::tensor::Device;
+use recurrent_train::FitEvent;
 use recurrent_train::char_lm::{CharLmConfig, Sampling, generate, train_char_lm};
 
 fn text_file(name: &str, text: &str) -> PathBuf {
@@ -18,8 +19,8 @@ fn small(data: PathBuf) -> CharLmConfig {
     config.batch_size = 8;
     config.embed = 8;
     config.hidden = 32;
-    config.epochs = 4;
-    config.lr = 1e-2;
+    config.fit.epochs = 4;
+    config.fit.lr = 1e-2;
     config
 }
 
@@ -28,7 +29,11 @@ fn learns_a_repetitive_text_and_generates_from_its_vocabulary() {
     let text = "to be or not to be, that is the question.\n".repeat(60);
     let config = small(text_file("repeat.txt", &text));
     let mut epochs = 0;
-    let run = train_char_lm(&config, &Device::flex().autodiff(), |_| epochs += 1).unwrap();
+    let run = train_char_lm(&config, &Device::flex().autodiff(), None, false, |e| {
+        if matches!(e, FitEvent::EpochEnd(_)) {
+            epochs += 1
+        }
+    }).unwrap();
     assert_eq!(epochs, 4);
     let records = run.history.records();
     let (first, last) = (records[0].train["loss"], records[3].train["loss"]);
@@ -129,7 +134,7 @@ fn learns_a_repetitive_text_and_generates_from_its_vocabulary() {
 #[test]
 fn a_text_too_short_for_one_window_names_the_file() {
     let config = small(text_file("short.txt", "too short\n"));
-    let err = train_char_lm(&config, &Device::flex().autodiff(), |_| {}).unwrap_err();
+    let err = train_char_lm(&config, &Device::flex().autodiff(), None, false, |_| {}).unwrap_err();
     let msg = err.to_string();
     assert!(
         msg.contains("short.txt") && msg.contains("shorter than one window"),

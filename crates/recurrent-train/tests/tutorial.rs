@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 
 use burn::tensor::Device;
-use recurrent_train::{TutorialCell, TutorialConfig, train_tutorial};
+use recurrent_train::{FitEvent, TutorialCell, TutorialConfig, train_tutorial};
 
 /// burn's device random generator is global to the process: tests that seed it and draw
 /// weights take turns, so that a seed gives the same weights.
@@ -13,9 +13,9 @@ static RNG: Mutex<()> = Mutex::new(());
 fn small(cell: TutorialCell) -> TutorialConfig {
     let mut config = TutorialConfig::new(cell);
     config.samples = 64;
-    config.epochs = 3;
+    config.fit.epochs = 3;
     config.batch_size = 16;
-    config.lr = 1e-2;
+    config.fit.lr = 1e-2;
     config
 }
 
@@ -30,7 +30,11 @@ fn same_seed_same_run_and_one_record_per_epoch() {
     ] {
         let config = small(cell);
         let mut lines = 0;
-        let (_, a) = train_tutorial(&config, &device, |_| lines += 1).unwrap();
+        let (_, a) = train_tutorial(&config, &device, |e| {
+            if matches!(e, FitEvent::EpochEnd(_)) {
+                lines += 1
+            }
+        }).unwrap();
         let (_, b) = train_tutorial(&config, &device, |_| {}).unwrap();
         assert_eq!(lines, 3);
         assert_eq!(a.history.len(), 3);
@@ -49,7 +53,7 @@ fn training_fits_the_random_labels_a_little() {
     let _turn = RNG.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::flex().autodiff();
     let mut config = small(TutorialCell::Gru);
-    config.epochs = 30;
+    config.fit.epochs = 30;
     let (_, run) = train_tutorial(&config, &device, |_| {}).unwrap();
     let records = run.history.records();
     let first = records[0].train["loss"];

@@ -1,0 +1,699 @@
+//! The training loop every task shares: [`fit`] runs epochs of a [`FitTask`] with an
+//! optimiser, gradient clipping, a learning-rate schedule, early stopping, scheduled
+//! sampling, a time budget, per-epoch checkpoints and resume.
+//!
+//! Why our own loop and not burn-train's `Learner`: a run here must (1) write each
+//! checkpoint into a [`RunDir`] under its crash-safe protocol (files first, then the
+//! `latest` marker replaced atomically) and resume from exactly that checkpoint, including
+//! the history, the early-stopping state and the schedule; (2) stop on the first NaN or
+//! infinite loss with an error naming the epoch and step while the last good checkpoint
+//! stays; (3) hand each step the teacher-forcing ratio of its epoch; (4) stop after a time
+//! budget and still validate, checkpoint and return the model; and (5) report through one
+//! observer that prints Keras-style lines or drives a progress bar. burn-train's learner
+//! owns its checkpointer layout, event loop and TUI, so these would be fought rather than
+//! configured. burn's optimisers, gradient clipping, learning-rate schedulers and records
+//! are used as they are.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::optim::lr_scheduler::module_lr_scheduler::{ModuleLearningRate, ModuleLrScheduler};
+use burn::optim::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
+use burn::optim::lr_scheduler::exponential::ExponentialLrSchedulerConfig;
+use burn::optim::lr_scheduler::linear::LinearLrSchedulerConfig;
+use burn::optim::lr_scheduler::step::StepLrSchedulerConfig;
+use burn::optim::lr_scheduler::LrSchedulerRecord;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Tensor};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+
+use crate::early_stopping::{Decision, EarlyStopping, Mode};
+use crate::error::{Result, TrainError};
+use crate::guard::check_finite;
+use crate::history::{EpochRecord, History};
+use crate::optimizer::{Clipping, OptimizerKind, build_optimizer};
+use crate::run_dir::{RunDir, checkpoint_name};
+
+/// What a training task supplies to [`fit`]: its batches, the loss of one batch, and its
+/// validation metrics.
+pub trait FitTask {
+    /// The model (a burn module); [`fit`] trains it on an autodiff device.
+    type Model: Module;
+    /// One training batch.
+    type Batch;
+
+    /// The batches of epoch `epoch` (1-based), in run order. Shuffle with `rng`: it is
+    /// seeded from the run's seed and the epoch, so a resumed run replays the same order.
+    fn train_batches(&self, epoch: usize, rng: &mut StdRng) -> Result<Vec<Self::Batch>>;
+
+    /// The loss of one batch (a one-element tensor on the autodiff device) and the batch's
+    /// training metrics.
+    fn step(
+        &self,
+        model: &Self::Model,
+        batch: &Self::Batch,
+        ctx: &mut StepContext<'_>,
+    ) -> Result<StepOutput>;
+
+    /// Validation metrics of `model` (a `.valid()` copy, without autodiff), such as
+    /// `{"loss": 0.31, "mase": 0.82}`. The keys land in the epoch record's `valid` map
+    /// (printed as `val_loss`, `val_mase`). An empty map means there is no validation.
+    fn validate(&self, model: &Self::Model) -> Result<BTreeMap<String, f64>>;
+}
+
+/// What a training step knows besides its batch.
+#[derive(Debug)]
+pub struct StepContext<'a> {
+    /// The epoch (1-based).
+    pub epoch: usize,
+    /// The step within the epoch (1-based).
+    pub step: usize,
+    /// The probability of feeding the true previous value rather than the model's own
+    /// prediction (scheduled sampling), per [`TeacherForcing::ratio`] of this epoch.
+    pub teacher_forcing: f64,
+    /// Random numbers for the step (teacher-forcing draws, dropout masks of the task's own).
+    pub rng: &'a mut StdRng,
+}
+
+/// The loss of one batch and its training metrics.
+#[derive(Debug, Clone)]
+pub struct StepOutput {
+    /// The mean loss of the batch, `[1]`, on the autodiff device.
+    pub loss: Tensor<1>,
+    /// How many items the loss averages over (the epoch's loss is the weighted mean).
+    pub weight: f64,
+    /// Training metrics as `(name, sum, count)`, reported per epoch as `sum / count`.
+    pub metrics: Vec<(String, f64, f64)>,
+}
+
+impl StepOutput {
+    /// `loss` averaged over `weight` items.
+    pub fn new(loss: Tensor<1>, weight: f64) -> Self {
+        Self {
+            loss,
+            weight,
+            metrics: Vec::new(),
+        }
+    }
+
+    /// Adds a training metric accumulated over the epoch as `sum / count` (accuracy:
+    /// correct predictions and predictions).
+    pub fn with_metric(mut self, name: &str, sum: f64, count: f64) -> Self {
+        self.metrics.push((name.to_owned(), sum, count));
+        self
+    }
+}
+
+/// Early stopping on a validation metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EarlyStoppingConfig {
+    /// The key of [`FitTask::validate`]'s map to watch, e.g. `loss`.
+    pub monitor: String,
+    /// Epochs without improvement before stopping.
+    pub patience: usize,
+    /// The smallest change that counts as an improvement.
+    pub min_delta: f64,
+    /// Whether lower (`min`) or higher (`max`) is better.
+    pub mode: Mode,
+}
+
+impl EarlyStoppingConfig {
+    /// Stop when the validation loss has not improved for `patience` epochs.
+    pub fn on_loss(patience: usize) -> Self {
+        Self {
+            monitor: "loss".into(),
+            patience,
+            min_delta: 0.0,
+            mode: Mode::Min,
+        }
+    }
+}
+
+/// The teacher-forcing ratio over epochs (scheduled sampling, Bengio et al. 2015): it goes
+/// linearly from `start` in epoch 1 to `end` in epoch `decay_epochs + 1`, and stays there.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TeacherForcing {
+    /// The ratio of epoch 1.
+    pub start: f64,
+    /// The ratio from epoch `decay_epochs + 1` on.
+    pub end: f64,
+    /// Epochs over which the ratio moves from `start` to `end`.
+    pub decay_epochs: usize,
+}
+
+impl TeacherForcing {
+    /// Always feed the truth (plain teacher forcing).
+    pub fn always() -> Self {
+        Self {
+            start: 1.0,
+            end: 1.0,
+            decay_epochs: 0,
+        }
+    }
+
+    /// The ratio of `epoch` (1-based), clamped into `[0, 1]`.
+    pub fn ratio(&self, epoch: usize) -> f64 {
+        let done = epoch.saturating_sub(1);
+        let ratio = if self.decay_epochs == 0 || done >= self.decay_epochs {
+            if self.decay_epochs == 0 && done == 0 {
+                self.start
+            } else {
+                self.end
+            }
+        } else {
+            self.start + (self.end - self.start) * done as f64 / self.decay_epochs as f64
+        };
+        ratio.clamp(0.0, 1.0)
+    }
+}
+
+/// How the learning rate moves over the run (burn's schedulers, stepped once per batch).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Schedule {
+    /// The configured rate throughout.
+    Constant,
+    /// Multiply the rate by `gamma` every `every_epochs` epochs.
+    Step {
+        /// Epochs between two drops.
+        every_epochs: usize,
+        /// The factor of each drop.
+        gamma: f64,
+    },
+    /// Multiply the rate by `gamma` per epoch (spread evenly over its batches).
+    Exponential {
+        /// The factor per epoch.
+        gamma: f64,
+    },
+    /// Cosine annealing from the configured rate to `min_lr` over the run.
+    Cosine {
+        /// The rate at the end of the run.
+        min_lr: f64,
+    },
+    /// Linear from the configured rate to `final_lr` over the run.
+    Linear {
+        /// The rate at the end of the run.
+        final_lr: f64,
+    },
+}
+
+impl Schedule {
+    /// Parses `constant`, `step:EVERY:GAMMA`, `exponential:GAMMA`, `cosine[:MIN_LR]` or
+    /// `linear:FINAL_LR`.
+    pub fn parse(text: &str) -> Result<Self> {
+        let bad = || {
+            TrainError::invalid(
+                "learning-rate schedule",
+                format!(
+                    "{text:?} (expected constant, step:EVERY_EPOCHS:GAMMA, exponential:GAMMA, cosine[:MIN_LR] or linear:FINAL_LR)"
+                ),
+            )
+        };
+        let parts: Vec<&str> = text.split(':').collect();
+        let num = |s: &str| s.trim().parse::<f64>().map_err(|_| bad());
+        let schedule = match parts.as_slice() {
+            ["constant"] => Self::Constant,
+            ["step", every, gamma] => Self::Step {
+                every_epochs: every.trim().parse().map_err(|_| bad())?,
+                gamma: num(gamma)?,
+            },
+            ["exponential", gamma] => Self::Exponential { gamma: num(gamma)? },
+            ["cosine"] => Self::Cosine { min_lr: 0.0 },
+            ["cosine", min] => Self::Cosine { min_lr: num(min)? },
+            ["linear", last] => Self::Linear {
+                final_lr: num(last)?,
+            },
+            _ => return Err(bad()),
+        };
+        Ok(schedule)
+    }
+
+    /// burn's scheduler for a run of `epochs` epochs of `steps` batches from rate `lr`.
+    fn scheduler(self, lr: f64, epochs: usize, steps: usize) -> Result<ModuleLrScheduler> {
+        let steps = steps.max(1);
+        let total = (epochs * steps).max(1);
+        let built = match self {
+            Self::Constant => return Ok(ModuleLrScheduler::new(lr)),
+            Self::Step {
+                every_epochs,
+                gamma,
+            } => StepLrSchedulerConfig::new(lr, (every_epochs * steps).max(1))
+                .with_gamma(gamma)
+                .init(),
+            Self::Exponential { gamma } => {
+                ExponentialLrSchedulerConfig::new(lr, gamma.powf(1.0 / steps as f64)).init()
+            }
+            Self::Cosine { min_lr } => CosineAnnealingLrSchedulerConfig::new(lr, total)
+                .with_min_lr(min_lr)
+                .init(),
+            Self::Linear { final_lr } => LinearLrSchedulerConfig::new(lr, final_lr, total).init(),
+        };
+        built.map_err(|message| TrainError::invalid("learning-rate schedule", message))
+    }
+}
+
+/// Every setting of the loop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitConfig {
+    /// Epochs to run (a resumed run counts the epochs already done).
+    pub epochs: usize,
+    /// The optimiser.
+    pub optimizer: OptimizerKind,
+    /// The (initial) learning rate.
+    pub lr: f64,
+    /// How the learning rate moves.
+    pub schedule: Schedule,
+    /// Gradient clipping, by norm or by value.
+    pub clipping: Option<Clipping>,
+    /// Early stopping on a validation metric.
+    pub early_stopping: Option<EarlyStoppingConfig>,
+    /// The teacher-forcing ratio over epochs, handed to each step.
+    pub teacher_forcing: TeacherForcing,
+    /// Stop training after this many minutes (counting the time before a resume), then
+    /// still validate, checkpoint and return the model.
+    pub max_minutes: Option<f64>,
+    /// Seed of weights and shuffling.
+    pub seed: u64,
+    /// Return the weights of the best epoch of the early-stopping monitor rather than the
+    /// last (no effect without early stopping).
+    pub restore_best: bool,
+}
+
+impl FitConfig {
+    /// `epochs` of Adam at `lr`, constant rate, no clipping, no early stopping, teacher
+    /// forcing always, seed 42, best weights restored.
+    pub fn new(epochs: usize, lr: f64) -> Self {
+        Self {
+            epochs,
+            optimizer: OptimizerKind::Adam,
+            lr,
+            schedule: Schedule::Constant,
+            clipping: None,
+            early_stopping: None,
+            teacher_forcing: TeacherForcing::always(),
+            max_minutes: None,
+            seed: 42,
+            restore_best: true,
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return Err(TrainError::invalid(
+                "learning rate",
+                format!("{} (must be above 0)", self.lr),
+            ));
+        }
+        if let Some(minutes) = self.max_minutes
+            && !(minutes > 0.0)
+        {
+            return Err(TrainError::invalid(
+                "max minutes",
+                format!("{minutes} (must be above 0)"),
+            ));
+        }
+        if let Some(stop) = &self.early_stopping
+            && stop.patience == 0
+        {
+            return Err(TrainError::invalid("patience", "0 (must be at least 1)"));
+        }
+        match self.clipping {
+            Some(Clipping::Norm(v) | Clipping::Value(v)) if !(v > 0.0) => Err(
+                TrainError::invalid("gradient clipping", format!("{v} (must be above 0)")),
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What the loop is doing, for progress displays.
+#[derive(Debug)]
+pub enum FitEvent<'a> {
+    /// Training continues after the checkpoint of `epoch`.
+    Resumed {
+        /// The epoch of the checkpoint.
+        epoch: usize,
+    },
+    /// An epoch begins.
+    EpochStart {
+        /// The epoch (1-based).
+        epoch: usize,
+        /// Epochs of the run.
+        epochs: usize,
+        /// Batches of this epoch.
+        steps: usize,
+    },
+    /// A batch was trained.
+    Step {
+        /// The epoch.
+        epoch: usize,
+        /// The step (1-based).
+        step: usize,
+        /// Batches of this epoch.
+        steps: usize,
+        /// The mean loss of the epoch so far.
+        loss: f64,
+    },
+    /// An epoch ended (after validation).
+    EpochEnd(&'a EpochRecord),
+    /// Training ended.
+    Stopped(&'a StopReason),
+}
+
+/// Why training ended.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum StopReason {
+    /// Every epoch ran.
+    Completed,
+    /// The monitored metric stopped improving; `epoch` was the last one run.
+    EarlyStopped {
+        /// The last epoch run.
+        epoch: usize,
+    },
+    /// The time budget ran out during `epoch`.
+    TimeLimit {
+        /// The epoch cut short.
+        epoch: usize,
+    },
+}
+
+/// The result of [`fit`].
+#[derive(Debug)]
+pub struct Fitted<M> {
+    /// The trained model as a `.valid()` copy: the best epoch's weights when
+    /// [`FitConfig::restore_best`] and early stopping are set, else the last.
+    pub model: M,
+    /// One record per epoch (`loss` and training metrics, `valid` metrics).
+    pub history: History,
+    /// Seconds of training, including those before a resume.
+    pub train_seconds: f64,
+    /// The best epoch of the early-stopping monitor.
+    pub best_epoch: Option<usize>,
+    /// Why training ended.
+    pub stop: StopReason,
+}
+
+/// The loop's state saved with each checkpoint (`state.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct LoopState {
+    epoch: usize,
+    history: History,
+    stopping: Option<EarlyStopping>,
+    best_epoch: Option<usize>,
+    train_seconds: f64,
+    stop: Option<StopReason>,
+}
+
+const MODEL_FILE: &str = "model.bpk";
+const OPTIMIZER_FILE: &str = "optimizer.bpk";
+const SCHEDULER_FILE: &str = "scheduler.bpk";
+const STATE_FILE: &str = "state.json";
+
+fn record_error(what: &'static str, path: &Path, err: impl std::fmt::Display) -> TrainError {
+    TrainError::invalid(what, format!("{}: {err}", path.display()))
+}
+
+fn read_bytes(path: &Path) -> Result<Bytes> {
+    let data = std::fs::read(path).map_err(|source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(Bytes::from_bytes_vec(data))
+}
+
+/// The seed of epoch `epoch`'s random numbers.
+fn epoch_rng(seed: u64, epoch: usize) -> StdRng {
+    StdRng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// Trains `model` (built on an autodiff device) on `task`.
+///
+/// With `checkpoints`, a checkpoint is written after every epoch into the run directory
+/// (`checkpoints/epoch-NNNN/`: weights, optimiser state, schedule, loop state; then the
+/// `latest` marker is replaced atomically) and `metrics.csv` is rewritten; older
+/// checkpoints are removed except the best epoch's. With `resume`, training continues from
+/// the latest complete checkpoint (none: from the start).
+///
+/// Errors: [`TrainError::NonFiniteLoss`] naming the epoch and step of a NaN or infinite
+/// loss (the last checkpoint stays), invalid settings, the task's own errors, and I/O
+/// errors naming the file.
+pub fn fit<T: FitTask>(
+    config: &FitConfig,
+    task: &T,
+    mut model: T::Model,
+    checkpoints: Option<&RunDir>,
+    resume: bool,
+    mut observer: impl FnMut(FitEvent<'_>),
+) -> Result<Fitted<T::Model>> {
+    config.check()?;
+    let mut optim = build_optimizer(config.optimizer, config.clipping);
+    let mut scheduler: Option<ModuleLrScheduler> = None;
+    let mut pending_scheduler: Option<LrSchedulerRecord> = None;
+    let mut state = LoopState {
+        epoch: 0,
+        history: History::new(),
+        stopping: config
+            .early_stopping
+            .as_ref()
+            .map(|c| EarlyStopping::new(c.patience, c.min_delta, c.mode))
+            .transpose()?,
+        best_epoch: None,
+        train_seconds: 0.0,
+        stop: None,
+    };
+    if resume && let Some(dir) = checkpoints {
+        if let Some((epoch, path)) = dir.latest_complete_checkpoint() {
+            let file = path.join(MODEL_FILE);
+            let record = ModuleRecord::from_bytes(read_bytes(&file)?)
+                .map_err(|e| record_error("checkpoint", &file, e))?;
+            model = model
+                .try_load_record(record)
+                .map_err(|e| record_error("checkpoint", &file, e))?;
+            let file = path.join(OPTIMIZER_FILE);
+            optim = optim
+                .from_bytes(read_bytes(&file)?)
+                .map_err(|e| record_error("checkpoint", &file, e))?;
+            let file = path.join(SCHEDULER_FILE);
+            if file.is_file() {
+                pending_scheduler = Some(
+                    LrSchedulerRecord::from_bytes(read_bytes(&file)?)
+                        .map_err(|e| record_error("checkpoint", &file, e))?,
+                );
+            }
+            let file = path.join(STATE_FILE);
+            let text = std::fs::read_to_string(&file).map_err(|source| TrainError::Io {
+                path: file.clone(),
+                source,
+            })?;
+            state = serde_json::from_str(&text).map_err(|source| TrainError::Json {
+                path: file.clone(),
+                source,
+            })?;
+            state.epoch = epoch;
+            observer(FitEvent::Resumed { epoch });
+        }
+    }
+    let started = Instant::now();
+    let before = state.train_seconds;
+    let elapsed = || before + started.elapsed().as_secs_f64();
+    let deadline = config.max_minutes.map(|m| m * 60.0);
+    let monitor = config.early_stopping.as_ref().map(|c| c.monitor.clone());
+    let mut best_weights: Option<Bytes> = None;
+
+    let mut epoch = state.epoch;
+    while state.stop.is_none() && epoch < config.epochs {
+        epoch += 1;
+        let epoch_start = Instant::now();
+        let mut rng = epoch_rng(config.seed, epoch);
+        let batches = task.train_batches(epoch, &mut rng)?;
+        let steps = batches.len();
+        if scheduler.is_none() {
+            let mut built = config.schedule.scheduler(config.lr, config.epochs, steps)?;
+            if let Some(record) = pending_scheduler.take() {
+                built = built.load_record(record);
+            }
+            scheduler = Some(built);
+        }
+        observer(FitEvent::EpochStart {
+            epoch,
+            epochs: config.epochs,
+            steps,
+        });
+        let teacher_forcing = config.teacher_forcing.ratio(epoch);
+        let (mut loss_sum, mut weight_sum) = (0.0f64, 0.0f64);
+        let mut sums: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+        let mut timed_out = false;
+        for (index, batch) in batches.iter().enumerate() {
+            let step = index + 1;
+            let mut ctx = StepContext {
+                epoch,
+                step,
+                teacher_forcing,
+                rng: &mut rng,
+            };
+            let out = task.step(&model, batch, &mut ctx)?;
+            let value = f64::from(out.loss.clone().into_scalar::<f32>());
+            check_finite(value, epoch, step)?;
+            loss_sum += value * out.weight;
+            weight_sum += out.weight;
+            for (name, sum, count) in out.metrics {
+                let entry = sums.entry(name).or_default();
+                entry.0 += sum;
+                entry.1 += count;
+            }
+            let grads = GradientsParams::from_grads(out.loss.backward(), &model);
+            let lr: ModuleLearningRate = scheduler
+                .as_mut()
+                .map_or_else(|| config.lr.into(), ModuleLrScheduler::step);
+            model = optim.step(lr, model, grads);
+            observer(FitEvent::Step {
+                epoch,
+                step,
+                steps,
+                loss: loss_sum / weight_sum.max(f64::MIN_POSITIVE),
+            });
+            if deadline.is_some_and(|d| elapsed() > d) && step < steps {
+                tracing::info!(epoch, step, "time limit reached");
+                timed_out = true;
+                break;
+            }
+        }
+        let mut train = BTreeMap::from([(
+            "loss".to_owned(),
+            if weight_sum > 0.0 {
+                loss_sum / weight_sum
+            } else {
+                f64::NAN
+            },
+        )]);
+        for (name, (sum, count)) in sums {
+            train.insert(name, if count > 0.0 { sum / count } else { f64::NAN });
+        }
+        let valid = task.validate(&model.valid())?;
+        let record = EpochRecord {
+            epoch,
+            seconds: epoch_start.elapsed().as_secs_f64(),
+            train,
+            valid,
+        };
+        if let (Some(stopping), Some(name)) = (state.stopping.as_mut(), monitor.as_ref()) {
+            let value = record.valid.get(name).copied().ok_or_else(|| {
+                TrainError::invalid(
+                    "early stopping",
+                    format!(
+                        "the validation metrics have no {name:?} (they have {:?})",
+                        record.valid.keys().collect::<Vec<_>>()
+                    ),
+                )
+            })?;
+            match stopping.update(epoch, value) {
+                Decision::Improved => {
+                    state.best_epoch = Some(epoch);
+                    if config.restore_best {
+                        best_weights = Some(
+                            model
+                                .valid()
+                                .into_record()
+                                .into_bytes()
+                                .map_err(|e| TrainError::invalid("weights", e.to_string()))?,
+                        );
+                    }
+                }
+                Decision::Stop { .. } => state.stop = Some(StopReason::EarlyStopped { epoch }),
+                Decision::NoImprovement { .. } => {}
+            }
+        }
+        if timed_out || deadline.is_some_and(|d| elapsed() > d) && epoch < config.epochs {
+            state.stop.get_or_insert(StopReason::TimeLimit { epoch });
+        }
+        observer(FitEvent::EpochEnd(&record));
+        state.history.push(record);
+        state.epoch = epoch;
+        state.train_seconds = elapsed();
+        if let Some(dir) = checkpoints {
+            save_checkpoint(dir, &state, &model, &optim, scheduler.as_ref())?;
+        }
+    }
+    let stop = state.stop.unwrap_or(StopReason::Completed);
+    observer(FitEvent::Stopped(&stop));
+    let mut model = model.valid();
+    if config.restore_best
+        && config.early_stopping.is_some()
+        && let Some(best) = state.best_epoch
+        && best != state.epoch
+    {
+        let bytes = match best_weights {
+            Some(bytes) => bytes,
+            None => match checkpoints {
+                // Resumed after the best epoch: its checkpoint was kept for this.
+                Some(dir) => read_bytes(&dir.checkpoint_dir(best).join(MODEL_FILE))?,
+                None => {
+                    return Err(TrainError::invalid(
+                        "restore best",
+                        "the best weights are neither in memory nor in a checkpoint",
+                    ));
+                }
+            },
+        };
+        let record =
+            ModuleRecord::from_bytes(bytes).map_err(|e| TrainError::invalid("weights", e.to_string()))?;
+        model = model
+            .try_load_record(record)
+            .map_err(|e| TrainError::invalid("weights", e.to_string()))?;
+    }
+    Ok(Fitted {
+        model,
+        history: state.history,
+        train_seconds: state.train_seconds,
+        best_epoch: state.best_epoch,
+        stop,
+    })
+}
+
+fn save_checkpoint<M: Module>(
+    dir: &RunDir,
+    state: &LoopState,
+    model: &M,
+    optim: &burn::optim::ModuleOptimizer,
+    scheduler: Option<&ModuleLrScheduler>,
+) -> Result<()> {
+    let epoch = state.epoch;
+    dir.begin_checkpoint(epoch)?;
+    let name = |file: &str| format!("{}/{}/{file}", crate::run_dir::CHECKPOINTS_DIR, checkpoint_name(epoch));
+    let weights = model
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| TrainError::invalid("weights", e.to_string()))?;
+    dir.write_file(&name(MODEL_FILE), &weights)?;
+    let optimizer = optim
+        .into_bytes()
+        .map_err(|e| TrainError::invalid("optimizer state", e.to_string()))?;
+    dir.write_file(&name(OPTIMIZER_FILE), &optimizer)?;
+    if let Some(scheduler) = scheduler {
+        let bytes = scheduler
+            .to_record()
+            .into_bytes()
+            .map_err(|e| TrainError::invalid("schedule state", e.to_string()))?;
+        dir.write_file(&name(SCHEDULER_FILE), &bytes)?;
+    }
+    dir.write_json(&name(STATE_FILE), state)?;
+    dir.commit_checkpoint(epoch)?;
+    state.history.write_csv(&dir.metrics_csv_path())?;
+    // Keep the newest checkpoint and the best epoch's (restore_best after a resume).
+    for old in 1..epoch {
+        if Some(old) != state.best_epoch {
+            let path = dir.checkpoint_dir(old);
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path).map_err(|source| TrainError::Io { path, source })?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! PNG plots of a run (plotters): loss curves, and any set of line series (a forecast
+//! against the actual values). Text is drawn with the vendored DejaVu Sans (see
+//! `assets/DejaVuSans-LICENSE.txt`), so no system font library is needed.
+//!
+//! Files are written to a temporary name and renamed, so a plot is never half-written.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+use crate::error::{Result, TrainError};
+use crate::history::History;
+
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static REGISTER: Once = Once::new();
+
+/// One line of a plot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// The legend.
+    pub name: String,
+    /// X values.
+    pub x: Vec<f64>,
+    /// Y values (non-finite ones are left out).
+    pub y: Vec<f64>,
+}
+
+impl Series {
+    /// A series named `name` of points `(x[i], y[i])`.
+    pub fn new(name: impl Into<String>, x: Vec<f64>, y: Vec<f64>) -> Self {
+        Self {
+            name: name.into(),
+            x,
+            y,
+        }
+    }
+}
+
+const COLORS: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+fn plot_error(path: &Path, err: impl std::fmt::Display) -> TrainError {
+    TrainError::invalid("plot", format!("{}: {err}", path.display()))
+}
+
+/// The range of the finite values, padded by 5 % (a flat range is widened by 1).
+fn range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if !lo.is_finite() {
+        return None;
+    }
+    let pad = if hi > lo { (hi - lo) * 0.05 } else { 1.0 };
+    Some((lo - pad, hi + pad))
+}
+
+/// Draws `series` as lines into the PNG `path` (800×450), with a title, axis labels and a
+/// legend. Errors: a series whose `x` and `y` lengths differ, no finite point at all, and
+/// drawing or I/O errors naming the file.
+pub fn lines(path: &Path, title: &str, x_label: &str, y_label: &str, series: &[Series]) -> Result<()> {
+    for s in series {
+        if s.x.len() != s.y.len() {
+            return Err(TrainError::LengthMismatch {
+                what: "plot series x vs y",
+                left: s.x.len(),
+                right: s.y.len(),
+            });
+        }
+    }
+    let points = || {
+        series
+            .iter()
+            .flat_map(|s| s.x.iter().copied().zip(s.y.iter().copied()))
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+    };
+    let (Some(xr), Some(yr)) = (range(points().map(|p| p.0)), range(points().map(|p| p.1))) else {
+        return Err(plot_error(path, "nothing to plot: no finite point"));
+    };
+    REGISTER.call_once(|| {
+        if plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_err() {
+            tracing::warn!("the vendored font could not be loaded; plots will lack text");
+        }
+    });
+    let temp: PathBuf = path.with_extension("partial.png");
+    {
+        let root = BitMapBackend::new(&temp, (800, 450)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| plot_error(path, e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(80)
+            .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)
+            .map_err(|e| plot_error(path, e))?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(|e| plot_error(path, e))?;
+        for (i, s) in series.iter().enumerate() {
+            let color = COLORS[i % COLORS.len()];
+            let line: Vec<(f64, f64)> = s
+                .x
+                .iter()
+                .copied()
+                .zip(s.y.iter().copied())
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .collect();
+            chart
+                .draw_series(LineSeries::new(line, color.stroke_width(2)))
+                .map_err(|e| plot_error(path, e))?
+                .label(s.name.clone())
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(|e| plot_error(path, e))?;
+        root.present().map_err(|e| plot_error(path, e))?;
+    }
+    std::fs::rename(&temp, path).map_err(|source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Plots every loss of `history` (`loss` and `val_loss`, and any other metric whose name
+/// contains `loss`) per epoch into the PNG `path`.
+pub fn loss_curves(path: &Path, history: &History) -> Result<()> {
+    let records = history.records();
+    let mut series = Vec::new();
+    for (prefix, valid) in [("", false), ("val_", true)] {
+        let mut names: Vec<String> = records
+            .iter()
+            .flat_map(|r| if valid { r.valid.keys() } else { r.train.keys() })
+            .filter(|k| k.contains("loss"))
+            .cloned()
+            .collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            let (x, y) = records
+                .iter()
+                .filter_map(|r| {
+                    let map = if valid { &r.valid } else { &r.train };
+                    map.get(&name).map(|&v| (r.epoch as f64, v))
+                })
+                .unzip();
+            series.push(Series::new(format!("{prefix}{name}"), x, y));
+        }
+    }
+    if series.is_empty() {
+        return Err(plot_error(path, "the history has no loss to plot"));
+    }
+    lines(path, "Loss per epoch", "epoch", "loss", &series)
+}
