@@ -76,7 +76,7 @@ fn bad_options_are_clear_errors() {
     let run = xtask(&["train", "tutorial", "--cell", "transformer"]);
     assert!(!run.status.success());
     let err = String::from_utf8_lossy(&run.stderr);
-    assert!(err.contains("expected simplernn, lstm or gru"), "{err}");
+    assert!(err.contains("expected rnn, lstm or gru"), "{err}");
     let run = xtask(&["train", "tutorial", "--backend", "cuda"]);
     assert!(String::from_utf8_lossy(&run.stderr).contains("expected flex, ndarray or wgpu"));
 }
@@ -175,4 +175,111 @@ fn char_lm_writes_metrics_tokenizer_and_a_sample() {
     let missing = xtask(&["train", "char-lm", "--data", "no/such/file.txt"]);
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no/such/file.txt: no such file"));
+}
+
+#[test]
+fn a_run_resumes_from_its_checkpoint_and_config_files_repeat_a_run() {
+    let out = scratch("resume");
+    let _ = std::fs::remove_dir_all(&out);
+    let data = scratch("resume-text.txt");
+    std::fs::write(
+        &data,
+        "all the world's a stage, and all the men and women merely players.\n".repeat(30),
+    )
+    .unwrap();
+    let first = xtask(&[
+        "train",
+        "char-lm",
+        "--data",
+        data.to_str().unwrap(),
+        "--hidden",
+        "16",
+        "--seq-len",
+        "20",
+        "--epochs",
+        "2",
+        "--length",
+        "10",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("checkpoints/latest"))
+            .unwrap()
+            .trim(),
+        "epoch-0002"
+    );
+    // As if killed after the checkpoint of epoch 2: the final files are missing.
+    std::fs::remove_file(out.join("metrics.json")).unwrap();
+    std::fs::remove_file(out.join("model.safetensors")).unwrap();
+    let resumed = xtask(&["train", "--resume", out.to_str().unwrap(), "--epochs", "3"]);
+    let stdout = String::from_utf8_lossy(&resumed.stdout);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert!(
+        stdout.contains("resuming after the checkpoint of epoch 2"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Epoch 3/3 - ") && !stdout.contains("Epoch 1/"),
+        "{stdout}"
+    );
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["epochs_run"], 3);
+    assert!(out.join("model.safetensors").is_file() && out.join("loss.png").is_file());
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    // The resumed run kept its settings (hidden 16), with the new epoch count.
+    let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(
+        config.contains("hidden = 16") && config.contains("epochs = 3"),
+        "{config}"
+    );
+
+    // --config repeats the run's settings in a new directory.
+    let again = scratch("resume-again");
+    let _ = std::fs::remove_dir_all(&again);
+    let repeat = xtask(&[
+        "train",
+        "--config",
+        out.join("config.toml").to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert!(
+        repeat.status.success(),
+        "{}",
+        String::from_utf8_lossy(&repeat.stderr)
+    );
+    let config = std::fs::read_to_string(again.join("config.toml")).unwrap();
+    assert!(
+        config.contains("task = \"char-lm\"") && config.contains("hidden = 16"),
+        "{config}"
+    );
+    // A configuration of another task is refused.
+    let wrong = xtask(&[
+        "train",
+        "tutorial",
+        "--config",
+        out.join("config.toml").to_str().unwrap(),
+    ]);
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("char-lm"));
+    let nothing = xtask(&["train", "--resume", "no/such/run"]);
+    assert!(
+        String::from_utf8_lossy(&nothing.stderr).contains("no/such/run: no such run directory")
+    );
+    std::fs::remove_dir_all(&out).unwrap();
+    std::fs::remove_dir_all(&again).unwrap();
 }

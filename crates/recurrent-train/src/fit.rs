@@ -20,12 +20,12 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::optim::GradientsParams;
-use burn::optim::lr_scheduler::module_lr_scheduler::{ModuleLearningRate, ModuleLrScheduler};
+use burn::optim::lr_scheduler::LrSchedulerRecord;
 use burn::optim::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
 use burn::optim::lr_scheduler::exponential::ExponentialLrSchedulerConfig;
 use burn::optim::lr_scheduler::linear::LinearLrSchedulerConfig;
+use burn::optim::lr_scheduler::module_lr_scheduler::{ModuleLearningRate, ModuleLrScheduler};
 use burn::optim::lr_scheduler::step::StepLrSchedulerConfig;
-use burn::optim::lr_scheduler::LrSchedulerRecord;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Tensor};
 use rand::SeedableRng;
@@ -323,9 +323,10 @@ impl FitConfig {
             return Err(TrainError::invalid("patience", "0 (must be at least 1)"));
         }
         match self.clipping {
-            Some(Clipping::Norm(v) | Clipping::Value(v)) if !(v > 0.0) => Err(
-                TrainError::invalid("gradient clipping", format!("{v} (must be above 0)")),
-            ),
+            Some(Clipping::Norm(v) | Clipping::Value(v)) if !(v > 0.0) => Err(TrainError::invalid(
+                "gradient clipping",
+                format!("{v} (must be above 0)"),
+            )),
             _ => Ok(()),
         }
     }
@@ -641,8 +642,8 @@ pub fn fit<T: FitTask>(
                 }
             },
         };
-        let record =
-            ModuleRecord::from_bytes(bytes).map_err(|e| TrainError::invalid("weights", e.to_string()))?;
+        let record = ModuleRecord::from_bytes(bytes)
+            .map_err(|e| TrainError::invalid("weights", e.to_string()))?;
         model = model
             .try_load_record(record)
             .map_err(|e| TrainError::invalid("weights", e.to_string()))?;
@@ -665,7 +666,13 @@ fn save_checkpoint<M: Module>(
 ) -> Result<()> {
     let epoch = state.epoch;
     dir.begin_checkpoint(epoch)?;
-    let name = |file: &str| format!("{}/{}/{file}", crate::run_dir::CHECKPOINTS_DIR, checkpoint_name(epoch));
+    let name = |file: &str| {
+        format!(
+            "{}/{}/{file}",
+            crate::run_dir::CHECKPOINTS_DIR,
+            checkpoint_name(epoch)
+        )
+    };
     let weights = model
         .clone()
         .into_record()

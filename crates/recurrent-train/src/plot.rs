@@ -68,7 +68,13 @@ fn range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
 /// Draws `series` as lines into the PNG `path` (800×450), with a title, axis labels and a
 /// legend. Errors: a series whose `x` and `y` lengths differ, no finite point at all, and
 /// drawing or I/O errors naming the file.
-pub fn lines(path: &Path, title: &str, x_label: &str, y_label: &str, series: &[Series]) -> Result<()> {
+pub fn lines(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+) -> Result<()> {
     for s in series {
         if s.x.len() != s.y.len() {
             return Err(TrainError::LengthMismatch {
@@ -112,18 +118,19 @@ pub fn lines(path: &Path, title: &str, x_label: &str, y_label: &str, series: &[S
             .map_err(|e| plot_error(path, e))?;
         for (i, s) in series.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
-            let line: Vec<(f64, f64)> = s
-                .x
-                .iter()
-                .copied()
-                .zip(s.y.iter().copied())
-                .filter(|(x, y)| x.is_finite() && y.is_finite())
-                .collect();
+            let line: Vec<(f64, f64)> =
+                s.x.iter()
+                    .copied()
+                    .zip(s.y.iter().copied())
+                    .filter(|(x, y)| x.is_finite() && y.is_finite())
+                    .collect();
             chart
                 .draw_series(LineSeries::new(line, color.stroke_width(2)))
                 .map_err(|e| plot_error(path, e))?
                 .label(s.name.clone())
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2))
+                });
         }
         chart
             .configure_series_labels()
@@ -148,7 +155,13 @@ pub fn loss_curves(path: &Path, history: &History) -> Result<()> {
     for (prefix, valid) in [("", false), ("val_", true)] {
         let mut names: Vec<String> = records
             .iter()
-            .flat_map(|r| if valid { r.valid.keys() } else { r.train.keys() })
+            .flat_map(|r| {
+                if valid {
+                    r.valid.keys()
+                } else {
+                    r.train.keys()
+                }
+            })
             .filter(|k| k.contains("loss"))
             .cloned()
             .collect();

@@ -48,7 +48,10 @@ impl Progress {
     pub fn observe(&mut self, event: FitEvent<'_>) {
         match event {
             FitEvent::Resumed { epoch } => {
-                println!("{}resuming after the checkpoint of epoch {epoch}", self.prefix);
+                println!(
+                    "{}resuming after the checkpoint of epoch {epoch}",
+                    self.prefix
+                );
             }
             FitEvent::EpochStart {
                 epoch,

@@ -56,7 +56,9 @@ struct Regression {
 impl Regression {
     fn new(device: &Device) -> Self {
         let mut rng = StdRng::seed_from_u64(7);
-        let x: Vec<f32> = (0..64 * 3).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+        let x: Vec<f32> = (0..64 * 3)
+            .map(|_| rng.random::<f32>() * 2.0 - 1.0)
+            .collect();
         let y = x
             .chunks(3)
             .map(|r| r[0] - 2.0 * r[1] + 0.5 * r[2] + 0.3)
@@ -82,7 +84,10 @@ impl Regression {
         let ys: Vec<f32> = rows.iter().map(|&i| self.y[i]).collect();
         let x = Tensor::<2>::from_data(TensorData::new(xs, [n, 3]), device);
         let y = Tensor::<2>::from_data(TensorData::new(ys, [n, 1]), device);
-        (model.lin.forward(x) - y).powi_scalar(2).mean().reshape([1])
+        (model.lin.forward(x) - y)
+            .powi_scalar(2)
+            .mean()
+            .reshape([1])
     }
 }
 
@@ -90,7 +95,11 @@ impl FitTask for Regression {
     type Model = Tiny;
     type Batch = Vec<usize>;
 
-    fn train_batches(&self, _epoch: usize, rng: &mut StdRng) -> recurrent_train::Result<Vec<Vec<usize>>> {
+    fn train_batches(
+        &self,
+        _epoch: usize,
+        rng: &mut StdRng,
+    ) -> recurrent_train::Result<Vec<Vec<usize>>> {
         let mut order: Vec<usize> = (0..64).collect();
         order.shuffle(rng);
         Ok(order.chunks(8).map(<[usize]>::to_vec).collect())
@@ -105,7 +114,9 @@ impl FitTask for Regression {
         if self.crash_at == Some((ctx.epoch, ctx.step)) {
             return Err(TrainError::invalid("test", "simulated crash"));
         }
-        self.ratios.borrow_mut().insert(ctx.epoch, ctx.teacher_forcing);
+        self.ratios
+            .borrow_mut()
+            .insert(ctx.epoch, ctx.teacher_forcing);
         self.steps_run.set(self.steps_run.get() + 1);
         let mut loss = self.mse(model, batch, &self.device);
         if self.nan_at == Some((ctx.epoch, ctx.step)) {
@@ -139,8 +150,24 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn weights(model: &Tiny) -> Vec<f32> {
-    let mut w = model.lin.weight.val().into_data().try_to_vec::<f32>().unwrap();
-    w.extend(model.lin.bias.as_ref().unwrap().val().into_data().try_to_vec::<f32>().unwrap());
+    let mut w = model
+        .lin
+        .weight
+        .val()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    w.extend(
+        model
+            .lin
+            .bias
+            .as_ref()
+            .unwrap()
+            .val()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap(),
+    );
     w
 }
 
@@ -181,14 +208,26 @@ fn clipping_by_norm_bounds_the_update() {
     let device = device();
     device.seed(2);
     let model = Tiny::new(&device);
-    let before = model.lin.weight.val().into_data().try_to_vec::<f32>().unwrap();
+    let before = model
+        .lin
+        .weight
+        .val()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
     let step = |clipping: Option<Clipping>| {
         // A loss with a huge gradient: 1000 * sum(w).
         let loss = model.lin.weight.val().sum().reshape([1]) * 1000.0;
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let mut optim = build_optimizer(OptimizerKind::Sgd, clipping);
         let after = optim.step(0.1, model.clone(), grads);
-        let w = after.lin.weight.val().into_data().try_to_vec::<f32>().unwrap();
+        let w = after
+            .lin
+            .weight
+            .val()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         w.iter()
             .zip(&before)
             .map(|(a, b)| f64::from(a - b).powi(2))
@@ -199,9 +238,15 @@ fn clipping_by_norm_bounds_the_update() {
     let free = step(None);
     assert!((free - 0.1 * 1000.0 * 3f64.sqrt()).abs() < 1e-2, "{free}");
     let clipped = step(Some(Clipping::Norm(1.0)));
-    assert!((clipped - 0.1).abs() < 1e-4, "update norm {clipped} (lr 0.1 x clip 1)");
+    assert!(
+        (clipped - 0.1).abs() < 1e-4,
+        "update norm {clipped} (lr 0.1 x clip 1)"
+    );
     let by_value = step(Some(Clipping::Value(0.5)));
-    assert!((by_value - 0.1 * 0.5 * 3f64.sqrt()).abs() < 1e-4, "{by_value}");
+    assert!(
+        (by_value - 0.1 * 0.5 * 3f64.sqrt()).abs() < 1e-4,
+        "{by_value}"
+    );
 }
 
 #[test]
@@ -215,14 +260,30 @@ fn a_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one() {
     device.seed(3);
     let straight_dir = RunDir::create(scratch("straight")).unwrap();
     let task = Regression::new(&device);
-    let straight = fit(&cfg, &task, Tiny::new(&device), Some(&straight_dir), false, |_| {}).unwrap();
+    let straight = fit(
+        &cfg,
+        &task,
+        Tiny::new(&device),
+        Some(&straight_dir),
+        false,
+        |_| {},
+    )
+    .unwrap();
 
     device.seed(3);
     let path = scratch("killed");
     let dir = RunDir::create(&path).unwrap();
     let mut crashing = Regression::new(&device);
     crashing.crash_at = Some((4, 3));
-    let err = fit(&cfg, &crashing, Tiny::new(&device), Some(&dir), false, |_| {}).unwrap_err();
+    let err = fit(
+        &cfg,
+        &crashing,
+        Tiny::new(&device),
+        Some(&dir),
+        false,
+        |_| {},
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("simulated crash"), "{err}");
     assert_eq!(dir.latest_complete_checkpoint().unwrap().0, 3);
 
@@ -242,7 +303,12 @@ fn a_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_one() {
     let epochs: Vec<usize> = resumed.history.records().iter().map(|r| r.epoch).collect();
     assert_eq!(epochs, [1, 2, 3, 4, 5]);
     assert_eq!(weights(&resumed.model), weights(&straight.model));
-    for (a, b) in resumed.history.records().iter().zip(straight.history.records()) {
+    for (a, b) in resumed
+        .history
+        .records()
+        .iter()
+        .zip(straight.history.records())
+    {
         assert_eq!(a.train["loss"], b.train["loss"], "epoch {}", a.epoch);
     }
     let csv = std::fs::read_to_string(dir.metrics_csv_path()).unwrap();
@@ -260,9 +326,24 @@ fn a_nan_loss_names_epoch_and_step_and_keeps_the_last_checkpoint() {
     let dir = RunDir::create(scratch("nan")).unwrap();
     let mut task = Regression::new(&device);
     task.nan_at = Some((2, 3));
-    let err = fit(&config(5), &task, Tiny::new(&device), Some(&dir), false, |_| {}).unwrap_err();
+    let err = fit(
+        &config(5),
+        &task,
+        Tiny::new(&device),
+        Some(&dir),
+        false,
+        |_| {},
+    )
+    .unwrap_err();
     assert!(
-        matches!(err, TrainError::NonFiniteLoss { epoch: 2, step: 3, .. }),
+        matches!(
+            err,
+            TrainError::NonFiniteLoss {
+                epoch: 2,
+                step: 3,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(err.to_string().contains("epoch 2, step 3"), "{err}");

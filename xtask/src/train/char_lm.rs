@@ -15,7 +15,7 @@ use super::TaskCtx;
 const HAMLET: &str = "data/text_shakespeare_hamlet.txt";
 
 /// Options of `char-lm` (unset: the default, or the setting of `--config` / `--resume`).
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Debug, Clone)]
 pub struct CharLmArgs {
     /// Text file [default: the bundled Hamlet].
     #[arg(long)]
@@ -46,15 +46,27 @@ pub struct CharLmArgs {
     pub beam: Option<usize>,
 }
 
-impl CharLmArgs {
-    /// The short run of `cargo xtask train` without a task: Hamlet, 20 epochs or 4 minutes.
-    pub fn short_default() -> Self {
+impl Default for CharLmArgs {
+    /// The command line's defaults (for a run started from `--config` or `--resume`).
+    fn default() -> Self {
         Self {
+            data: None,
+            seq_len: None,
+            embed: None,
             prime: "HAMLET.\n".into(),
             length: 400,
             temperature: 0.8,
-            ..Self::default()
+            top_k: None,
+            greedy: false,
+            beam: None,
         }
+    }
+}
+
+impl CharLmArgs {
+    /// The short run of `cargo xtask train` without a task: Hamlet, 20 epochs or 4 minutes.
+    pub fn short_default() -> Self {
+        Self::default()
     }
 }
 
@@ -160,7 +172,9 @@ pub fn run(ctx: &TaskCtx, args: &CharLmArgs) -> Result<()> {
         plot::loss_curves(&root.join("loss.png"), &run.history)?;
     }
     run.tokenizer.save(&root.join("tokenizer.json"))?;
-    run.model.state_dict().save(root.join("model.safetensors"))?;
+    run.model
+        .state_dict()
+        .save(root.join("model.safetensors"))?;
     let sample = generate(
         &run.model,
         &run.tokenizer,

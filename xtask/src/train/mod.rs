@@ -14,9 +14,9 @@ pub mod tutorial;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use recurrent::burn::tensor::Device;
 use clap::{Args, Subcommand};
 use recurrent::backend::Backend;
+use recurrent::burn::tensor::Device;
 use recurrent::train::fit::{EarlyStoppingConfig, FitConfig, Schedule};
 use recurrent::train::{CellKind, Clipping, OptimizerKind, RunDir};
 use serde::de::DeserializeOwned;
@@ -208,7 +208,11 @@ impl TaskCtx {
     /// The run directory of ensemble member `k` (1-based): `RUN/members/member-K`, created
     /// for a new run or opened on resume.
     pub fn member_dir(&self, k: usize) -> Result<RunDir> {
-        let path = self.run_dir.root().join("members").join(format!("member-{k}"));
+        let path = self
+            .run_dir
+            .root()
+            .join("members")
+            .join(format!("member-{k}"));
         Ok(RunDir::create_or_resume(path, self.resume)?)
     }
 
@@ -259,7 +263,10 @@ pub fn run(task: Option<Task>, common: Common) -> Result<()> {
         (None, Some(saved)) => saved.task.clone(),
         (None, None) => "char-lm".to_owned(),
     };
-    let backend = match (common.backend, saved.as_ref().and_then(|s| s.backend.as_deref())) {
+    let backend = match (
+        common.backend,
+        saved.as_ref().and_then(|s| s.backend.as_deref()),
+    ) {
         (Some(backend), _) => backend,
         (None, Some(saved)) if common.resume.is_some() => saved
             .parse()
@@ -268,9 +275,13 @@ pub fn run(task: Option<Task>, common: Common) -> Result<()> {
     };
     let device = backend.device()?;
     let resume = common.resume.is_some();
-    let run_dir = match &common.resume {
-        Some(dir) => RunDir::open(dir)?,
-        None => RunDir::create(out_dir(common.out.as_deref(), &name))?,
+    let (run_dir, created) = match &common.resume {
+        Some(dir) => (RunDir::open(dir)?, false),
+        None => {
+            let path = out_dir(common.out.as_deref(), &name);
+            let created = !path.exists();
+            (RunDir::create(&path)?, created)
+        }
     };
     let default_run = task.is_none() && saved.is_none();
     let ctx = TaskCtx {
@@ -281,9 +292,11 @@ pub fn run(task: Option<Task>, common: Common) -> Result<()> {
         resume,
         saved: saved.and_then(|s| s.settings),
     };
-    match (task, name.as_str()) {
+    let result = match (task, name.as_str()) {
         (Some(Task::CharLm(args)), _) => char_lm::run(&ctx, &args),
-        (None, "char-lm") if default_run => char_lm::run(&ctx, &char_lm::CharLmArgs::short_default()),
+        (None, "char-lm") if default_run => {
+            char_lm::run(&ctx, &char_lm::CharLmArgs::short_default())
+        }
         (None, "char-lm") => char_lm::run(&ctx, &char_lm::CharLmArgs::default()),
         (Some(Task::Tutorial(args)), _) => tutorial::run(&ctx, &args),
         (None, "tutorial") => tutorial::run(&ctx, &tutorial::TutorialArgs::default()),
@@ -291,6 +304,18 @@ pub fn run(task: Option<Task>, common: Common) -> Result<()> {
         (None, "forecast") => forecast::run(&ctx, &forecast::ForecastArgs::default()),
         (Some(Task::Tagger(args)), _) => tagger::run(&ctx, &args),
         (None, "tagger") => tagger::run(&ctx, &tagger::TaggerArgs::default()),
-        (None, other) => bail!("unknown task {other:?} in the configuration"),
+        (None, other) => Err(anyhow::anyhow!(
+            "unknown task {other:?} in the configuration"
+        )),
+    };
+    // A run that failed before its first checkpoint (a missing file, a bad option) leaves
+    // nothing of value: remove the directory it created rather than litter `runs/`.
+    if result.is_err()
+        && created
+        && ctx.run_dir.latest_complete_checkpoint().is_none()
+        && !ctx.run_dir.metrics_json_path().exists()
+    {
+        let _ = std::fs::remove_dir_all(ctx.run_dir.root());
     }
+    result
 }

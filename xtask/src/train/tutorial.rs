@@ -45,7 +45,9 @@ pub fn run(ctx: &TaskCtx, _args: &TutorialArgs) -> Result<()> {
     }
     ctx.apply_fit_options(&mut config.fit)?;
     if ctx.resume {
-        anyhow::bail!("--resume: the tutorial run is seconds long and keeps no checkpoints; start it again");
+        anyhow::bail!(
+            "--resume: the tutorial run is seconds long and keeps no checkpoints; start it again"
+        );
     }
     ctx.write_config("tutorial", &config)?;
     println!(
