@@ -19,6 +19,8 @@ pub struct Progress {
     terminal: bool,
     epochs: usize,
     prefix: String,
+    /// The last step seen and the steps of its epoch.
+    step: (usize, usize),
 }
 
 impl Default for Progress {
@@ -35,6 +37,7 @@ impl Progress {
             terminal: std::io::stderr().is_terminal(),
             epochs: 0,
             prefix: String::new(),
+            step: (0, 0),
         }
     }
 
@@ -73,8 +76,12 @@ impl Progress {
                 }
             }
             FitEvent::Step {
-                epoch, step, loss, ..
+                epoch,
+                step,
+                steps,
+                loss,
             } => {
+                self.step = (step, steps);
                 if let Some(bar) = &self.bar {
                     bar.set_position(step as u64);
                     bar.set_message(format!(
@@ -101,8 +108,8 @@ impl Progress {
                     self.prefix
                 ),
                 StopReason::TimeLimit { epoch } => println!(
-                    "{}time limit reached in epoch {epoch}; evaluating the model as it is",
-                    self.prefix
+                    "{}time limit reached in epoch {epoch} after {} of its {} steps; evaluating the model as it is",
+                    self.prefix, self.step.0, self.step.1
                 ),
             },
         }
