@@ -5,7 +5,9 @@
 //! - `bench`: the criterion benchmarks against burn-nn.
 //! - `inspect FILE [--format csv|text|conll]`: what a data file holds.
 //! - `train TASK [OPTIONS]`: trains a model and writes a run directory.
-//! - `predict RUN_DIR [OPTIONS]`: uses a finished run (generates text for char-lm).
+//! - `predict RUN_DIR [OPTIONS]`: uses a finished run (generates text, forecasts, tags).
+//!
+//! Logs of the libraries go to standard error; `RECURRENT_LOG=info` (or `debug`) shows more.
 
 mod inspect;
 mod parity;
@@ -53,8 +55,7 @@ enum Task {
         /// Arguments passed to criterion (e.g. a filter such as `lstm`).
         args: Vec<String>,
     },
-    /// Prints what a data file holds (rows, columns, missing values, characters, tags…);
-    /// malformed input fails with `FILE:LINE: what is wrong`.
+    /// Trains a model and writes a run directory (default: a short char-lm run).
     Train {
         /// The task (default: a short char-lm run on the bundled Hamlet).
         #[command(subcommand)]
@@ -63,8 +64,11 @@ enum Task {
         #[command(flatten)]
         common: train::Common,
     },
-    /// Uses a finished run: generates text from a char-lm run.
+    /// Uses a finished run: generates text (char-lm), forecasts the next horizon
+    /// (forecast) or tags a file (tagger).
     Predict(predict::PredictArgs),
+    /// Prints what a data file holds (rows, columns, missing values, characters, tags…);
+    /// malformed input fails with `FILE:LINE: what is wrong`.
     Inspect {
         /// The file.
         file: PathBuf,
@@ -75,6 +79,17 @@ enum Task {
 }
 
 fn main() -> Result<()> {
+    // Library logs (tracing) go to standard error: warnings by default, more with
+    // RECURRENT_LOG=info|debug|trace.
+    let level = std::env::var("RECURRENT_LOG")
+        .ok()
+        .and_then(|v| v.parse::<tracing::Level>().ok())
+        .unwrap_or(tracing::Level::WARN);
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
     let cli = Cli::parse();
     match cli.task {
         Task::Parity {
