@@ -512,6 +512,11 @@ pub fn fit<T: FitTask>(
         epoch += 1;
         let epoch_start = Instant::now();
         let mut rng = epoch_rng(config.seed, epoch);
+        // The device's generator (dropout masks) restarts from the run seed and the epoch
+        // too, so a resumed epoch draws the same masks as an uninterrupted one.
+        if let Some(device) = model.devices().first() {
+            device.seed(config.seed ^ (epoch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
+        }
         let batches = task.train_batches(epoch, &mut rng)?;
         let steps = batches.len();
         if scheduler.is_none() {
