@@ -28,6 +28,8 @@ struct Cli {
     task: Task,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Task {
     /// Runs PyTorch reference cases (safetensors, `recurrent-golden/1` format) and prints the

@@ -310,7 +310,7 @@ impl FitConfig {
             ));
         }
         if let Some(minutes) = self.max_minutes
-            && !(minutes > 0.0)
+            && (minutes.is_nan() || minutes <= 0.0)
         {
             return Err(TrainError::invalid(
                 "max minutes",
@@ -323,10 +323,9 @@ impl FitConfig {
             return Err(TrainError::invalid("patience", "0 (must be at least 1)"));
         }
         match self.clipping {
-            Some(Clipping::Norm(v) | Clipping::Value(v)) if !(v > 0.0) => Err(TrainError::invalid(
-                "gradient clipping",
-                format!("{v} (must be above 0)"),
-            )),
+            Some(Clipping::Norm(v) | Clipping::Value(v)) if v.is_nan() || v <= 0.0 => Err(
+                TrainError::invalid("gradient clipping", format!("{v} (must be above 0)")),
+            ),
             _ => Ok(()),
         }
     }
@@ -468,37 +467,38 @@ pub fn fit<T: FitTask>(
         train_seconds: 0.0,
         stop: None,
     };
-    if resume && let Some(dir) = checkpoints {
-        if let Some((epoch, path)) = dir.latest_complete_checkpoint() {
-            let file = path.join(MODEL_FILE);
-            let record = ModuleRecord::from_bytes(read_bytes(&file)?)
-                .map_err(|e| record_error("checkpoint", &file, e))?;
-            model = model
-                .try_load_record(record)
-                .map_err(|e| record_error("checkpoint", &file, e))?;
-            let file = path.join(OPTIMIZER_FILE);
-            optim = optim
-                .from_bytes(read_bytes(&file)?)
-                .map_err(|e| record_error("checkpoint", &file, e))?;
-            let file = path.join(SCHEDULER_FILE);
-            if file.is_file() {
-                pending_scheduler = Some(
-                    LrSchedulerRecord::from_bytes(read_bytes(&file)?)
-                        .map_err(|e| record_error("checkpoint", &file, e))?,
-                );
-            }
-            let file = path.join(STATE_FILE);
-            let text = std::fs::read_to_string(&file).map_err(|source| TrainError::Io {
-                path: file.clone(),
-                source,
-            })?;
-            state = serde_json::from_str(&text).map_err(|source| TrainError::Json {
-                path: file.clone(),
-                source,
-            })?;
-            state.epoch = epoch;
-            observer(FitEvent::Resumed { epoch });
+    if resume
+        && let Some(dir) = checkpoints
+        && let Some((epoch, path)) = dir.latest_complete_checkpoint()
+    {
+        let file = path.join(MODEL_FILE);
+        let record = ModuleRecord::from_bytes(read_bytes(&file)?)
+            .map_err(|e| record_error("checkpoint", &file, e))?;
+        model = model
+            .try_load_record(record)
+            .map_err(|e| record_error("checkpoint", &file, e))?;
+        let file = path.join(OPTIMIZER_FILE);
+        optim = optim
+            .from_bytes(read_bytes(&file)?)
+            .map_err(|e| record_error("checkpoint", &file, e))?;
+        let file = path.join(SCHEDULER_FILE);
+        if file.is_file() {
+            pending_scheduler = Some(
+                LrSchedulerRecord::from_bytes(read_bytes(&file)?)
+                    .map_err(|e| record_error("checkpoint", &file, e))?,
+            );
         }
+        let file = path.join(STATE_FILE);
+        let text = std::fs::read_to_string(&file).map_err(|source| TrainError::Io {
+            path: file.clone(),
+            source,
+        })?;
+        state = serde_json::from_str(&text).map_err(|source| TrainError::Json {
+            path: file.clone(),
+            source,
+        })?;
+        state.epoch = epoch;
+        observer(FitEvent::Resumed { epoch });
     }
     let started = Instant::now();
     let before = state.train_seconds;
