@@ -9,6 +9,10 @@
 //! - [`history`]: per-epoch [`EpochRecord`]s, a [`History`] written as CSV, and
 //!   Keras-style progress lines ([`keras_line`]).
 //! - [`guard`]: [`check_finite`] stops on a NaN or infinite loss, naming epoch and step.
+//! - [`fit`]: the training loop every task shares ([`fit()`], a [`FitTask`]), with
+//!   schedules, early stopping, scheduled sampling, checkpoints and resume.
+//! - [`progress`]: a progress bar on a terminal, Keras-style epoch lines otherwise.
+//! - [`plot`]: PNG loss curves and line plots.
 //! - [`run_dir`]: the layout of a run directory and crash-safe checkpoint markers
 //!   ([`RunDir`]).
 //!
@@ -38,18 +42,29 @@
 //! ```
 
 pub mod baselines;
+pub mod cell_kind;
 pub mod char_lm;
 pub mod early_stopping;
 pub mod error;
+pub mod fit;
+pub mod forecast;
 pub mod guard;
 pub mod history;
 pub mod metrics;
 pub mod optimizer;
+pub mod plot;
+pub mod progress;
 pub mod run_dir;
+pub mod tagger;
 pub mod tutorial;
 
+pub use cell_kind::CellKind;
 pub use baselines::{detect_season, naive_forecast, seasonal_naive_forecast};
 pub use early_stopping::{Decision, EarlyStopping, Mode};
+pub use fit::{
+    EarlyStoppingConfig, FitConfig, FitEvent, FitTask, Fitted, Schedule, StepContext, StepOutput,
+    StopReason, TeacherForcing, fit,
+};
 pub use error::{Result, TrainError};
 pub use guard::check_finite;
 pub use history::{EpochRecord, History, keras_line};
@@ -58,5 +73,6 @@ pub use metrics::{
     mae, mase, rmse, smape,
 };
 pub use optimizer::{Clipping, OptimizerKind, build_optimizer};
+pub use progress::Progress;
 pub use run_dir::RunDir;
 pub use tutorial::{TutorialCell, TutorialConfig, TutorialModel, train_tutorial};

@@ -1,0 +1,270 @@
+//! `cargo xtask train forecast` and `cargo xtask predict` on a forecast run, as a user
+//! runs them: a short run on a small CSV writes a complete run directory whose
+//! `metrics.json` has the fixed keys with finite values; its `config.toml` repeats the
+//! run; predict prints the next dates; an ensemble keeps every member; a missing file, an
+//! unknown column or a missing --target are clear errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn xtask(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "recurrent-xtask-forecast-{name}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// 60 months from 2000-01 to 2004-12 of a seasonal series with a trend, and a covariate.
+fn monthly_csv(dir: &Path) -> PathBuf {
+    let mut text = String::from("month,sales,price\n");
+    for t in 0..60 {
+        let (year, month) = (2000 + t / 12, t % 12 + 1);
+        let season = (2.0 * std::f64::consts::PI * f64::from(t) / 12.0).sin();
+        let sales = 100.0 + f64::from(t) + 20.0 * season + f64::from(t * 7 % 5);
+        let price = 10.0 + f64::from(t % 4);
+        text.push_str(&format!("{year}-{month:02},{sales},{price}\n"));
+    }
+    let path = dir.join("sales.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn check(run: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    stdout
+}
+
+fn metrics(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap()
+}
+
+fn assert_scores(value: &serde_json::Value, what: &str) {
+    for key in ["mae", "rmse", "smape", "mase"] {
+        let v = value[key].as_f64();
+        assert!(
+            v.is_some_and(f64::is_finite),
+            "{what}.{key} = {:?}",
+            value[key]
+        );
+    }
+}
+
+#[test]
+fn short_run_writes_the_run_directory_and_predict_forecasts_the_next_months() {
+    let dir = scratch("run");
+    let csv = monthly_csv(&dir);
+    let out = dir.join("run");
+    let stdout = check(&xtask(&[
+        "train",
+        "forecast",
+        "--data",
+        csv.to_str().unwrap(),
+        "--target",
+        "sales",
+        "--covariates",
+        "price",
+        "--horizon",
+        "4",
+        "--season",
+        "12",
+        "--epochs",
+        "2",
+        "--hidden",
+        "8",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(stdout.contains("Epoch 2/2 - "), "{stdout}");
+    assert!(stdout.contains("seasonal naive"), "{stdout}");
+    for file in [
+        "config.toml",
+        "metrics.csv",
+        "metrics.json",
+        "model.safetensors",
+        "scaler.json",
+        "forecast.csv",
+        "loss.png",
+        "forecast.png",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    let m = metrics(&out);
+    assert_eq!(m["task"], "forecast");
+    assert_eq!(m["backend"], "flex");
+    assert_eq!(m["epochs_run"], 2);
+    assert!(m["train_seconds"].as_f64().unwrap() > 0.0);
+    assert_eq!(m["season"], 12);
+    // 60 rows, horizon 4: at least two horizons and about 10 % → 8 test rows
+    assert_eq!(m["test_points"], 8);
+    for name in ["model", "naive", "seasonal_naive"] {
+        assert_scores(&m["test"][name], name);
+    }
+    assert_eq!(m["forecast"]["dates"][0], "2004-05");
+    assert_eq!(m["forecast"]["model"].as_array().unwrap().len(), 8);
+    let csv_lines = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert_eq!(csv_lines.lines().count(), 3, "{csv_lines}");
+    let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(config.contains("lookback = 24"), "{config}");
+
+    // predict: the four months after 2004-12, from the run's own data
+    let stdout = check(&xtask(&["predict", out.to_str().unwrap()]));
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("2005-")).collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    for (line, month) in lines
+        .iter()
+        .zip(["2005-01", "2005-02", "2005-03", "2005-04"])
+    {
+        let (date, value) = line.split_once('\t').unwrap();
+        assert_eq!(date, month);
+        assert!(value.trim().parse::<f64>().unwrap().is_finite(), "{line}");
+    }
+
+    // the saved settings repeat the run
+    let again = dir.join("again");
+    check(&xtask(&[
+        "train",
+        "--config",
+        out.join("config.toml").to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--out",
+        again.to_str().unwrap(),
+    ]));
+    let m = metrics(&again);
+    assert_eq!(m["task"], "forecast");
+    assert_eq!(m["epochs_run"], 1);
+    assert_eq!(m["season"], 12);
+}
+
+#[test]
+fn autoregressive_ensemble_keeps_every_member() {
+    let dir = scratch("ensemble");
+    let csv = monthly_csv(&dir);
+    let out = dir.join("run");
+    check(&xtask(&[
+        "train",
+        "forecast",
+        "--data",
+        csv.to_str().unwrap(),
+        "--target",
+        "sales",
+        "--mode",
+        "autoregressive",
+        "--cell",
+        "gru",
+        "--horizon",
+        "3",
+        "--lookback",
+        "6",
+        "--season",
+        "12",
+        "--ensemble",
+        "2",
+        "--epochs",
+        "1",
+        "--hidden",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let m = metrics(&out);
+    assert_eq!(m["ensemble"], 2);
+    assert_eq!(m["mode"], "autoregressive");
+    let members = m["members"].as_array().unwrap();
+    assert_eq!(members.len(), 2);
+    assert_ne!(members[0]["seed"], members[1]["seed"]);
+    for member in members {
+        assert_scores(&member["test"], "member");
+    }
+    assert_scores(&m["test"]["model"], "ensemble");
+    for k in [1, 2] {
+        let member = out.join("members").join(format!("member-{k}"));
+        assert!(member.join("model.safetensors").is_file());
+        assert!(member.join("metrics.csv").is_file());
+    }
+    let stdout = check(&xtask(&["predict", out.to_str().unwrap()]));
+    assert!(stdout.contains("2 models"), "{stdout}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("2005-")).count(), 3);
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let dir = scratch("errors");
+    let csv = monthly_csv(&dir);
+    let run = |args: &[&str]| {
+        let out = xtask(args);
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let out = dir.join("x");
+    let out = out.to_str().unwrap();
+
+    let missing = dir.join("nope.csv");
+    let err = run(&[
+        "train",
+        "forecast",
+        "--data",
+        missing.to_str().unwrap(),
+        "--target",
+        "y",
+        "--out",
+        out,
+    ]);
+    assert!(err.contains("nope.csv"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let err = run(&[
+        "train",
+        "forecast",
+        "--data",
+        csv.to_str().unwrap(),
+        "--target",
+        "revenue",
+        "--out",
+        out,
+    ]);
+    assert!(err.contains("revenue") && err.contains("sales"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let err = run(&[
+        "train",
+        "forecast",
+        "--data",
+        csv.to_str().unwrap(),
+        "--out",
+        out,
+    ]);
+    assert!(err.contains("--target"), "{err}");
+    assert!(err.contains("month, sales, price"), "{err}");
+
+    let err = run(&[
+        "train",
+        "forecast",
+        "--data",
+        csv.to_str().unwrap(),
+        "--target",
+        "sales",
+        "--missing",
+        "guess",
+        "--out",
+        out,
+    ]);
+    assert!(err.contains("guess"), "{err}");
+}
