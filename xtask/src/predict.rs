@@ -115,7 +115,8 @@ fn char_lm(args: &PredictArgs, config_text: &str) -> Result<()> {
     let device = args.backend.device()?;
     let model = CharLm::from_state_dict(&saved.settings, tokenizer.vocab_size(), &dict, &device)
         .with_context(|| format!("{}/model.safetensors", args.run_dir.display()))?;
-    let sampling = crate::train::char_lm::sampling(args.beam, args.greedy, args.temperature, args.top_k);
+    let sampling =
+        crate::train::char_lm::sampling(args.beam, args.greedy, args.temperature, args.top_k);
     let text = generate(
         &model,
         &tokenizer,

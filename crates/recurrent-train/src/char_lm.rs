@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use burn::module::Module;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
-use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
+use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -41,6 +41,9 @@ pub struct CharLmConfig {
     pub hidden: usize,
     /// LSTM layers.
     pub layers: usize,
+    /// Dropout on the LSTM's outputs (and between its layers) while training.
+    #[serde(default)]
+    pub dropout: f64,
     /// The training loop: epochs, optimiser (Adam 2e-3), clipping (norm 5), schedule,
     /// early stopping on validation loss, time budget, seed.
     pub fit: FitConfig,
@@ -59,6 +62,7 @@ impl CharLmConfig {
             embed: 32,
             hidden: 256,
             layers: 1,
+            dropout: 0.0,
             fit: FitConfig {
                 clipping: Some(Clipping::Norm(5.0)),
                 ..FitConfig::new(1, 2e-3)
@@ -68,11 +72,12 @@ impl CharLmConfig {
     }
 }
 
-/// The model: `Embedding -> LSTM -> Linear`.
+/// The model: `Embedding -> LSTM -> Dropout -> Linear`.
 #[derive(Module, Debug)]
 pub struct CharLm {
     embed: Embedding,
     lstm: Lstm,
+    dropout: Dropout,
     out: Linear,
 }
 
@@ -86,7 +91,9 @@ impl CharLm {
             embed: EmbeddingConfig::new(vocab, config.embed).init(device),
             lstm: LstmConfig::new(config.embed, config.hidden)
                 .with_n_layers(config.layers)
+                .with_dropout(config.dropout)
                 .init(device),
+            dropout: DropoutConfig::new(config.dropout).init(),
             out: LinearConfig::new(config.hidden, vocab).init(device),
         }
     }
@@ -94,7 +101,7 @@ impl CharLm {
     /// Logits `[batch, seq, vocab]` of ids `[batch, seq]`, and the final state.
     pub fn forward(&self, ids: Tensor<2, Int>, state: Option<LmState>) -> (Tensor<3>, LmState) {
         let (h, state) = self.lstm.forward(self.embed.forward(ids), state);
-        (self.out.forward(h), state)
+        (self.out.forward(self.dropout.forward(h)), state)
     }
 }
 
@@ -154,6 +161,7 @@ impl CharLm {
         Ok(Self {
             embed: embedding,
             lstm,
+            dropout: model.dropout,
             out: linear,
         })
     }
@@ -274,6 +282,12 @@ pub fn train_char_lm(
         return Err(TrainError::invalid(
             "char-lm",
             "batch size, sequence length and hidden size must be at least 1",
+        ));
+    }
+    if !(0.0..1.0).contains(&config.dropout) {
+        return Err(TrainError::invalid(
+            "dropout",
+            format!("{} (must be in [0, 1))", config.dropout),
         ));
     }
     let text = recurrent_data::io::read_text(&config.data)?;

@@ -1,5 +1,5 @@
-//! Training support for recurrent models: the parts of a training run that are plain
-//! logic, independent of the tensor backend.
+//! Training for recurrent models on any burn backend: the shared loop, the training tasks,
+//! and the metrics, baselines and run directories around them.
 //!
 //! - [`metrics`]: forecast scores (MAE, RMSE, sMAPE, MASE in [`ForecastScores`]) and
 //!   classification scores (masked accuracy, binary accuracy, a [`ConfusionMatrix`],
@@ -13,6 +13,10 @@
 //!   schedules, early stopping, scheduled sampling, checkpoints and resume.
 //! - [`progress`]: a progress bar on a terminal, Keras-style epoch lines otherwise.
 //! - [`plot`]: PNG loss curves and line plots.
+//! - Tasks: [`tutorial`] (the Keras tutorial program), [`char_lm`] (character-level
+//!   language model with sampling and beam search), [`forecast`] (time-series forecaster
+//!   against naive and seasonal-naive baselines), [`tagger`] (BiLSTM sequence tagger with
+//!   character features).
 //! - [`run_dir`]: the layout of a run directory and crash-safe checkpoint markers
 //!   ([`RunDir`]).
 //!
@@ -58,14 +62,14 @@ pub mod run_dir;
 pub mod tagger;
 pub mod tutorial;
 
-pub use cell_kind::CellKind;
 pub use baselines::{detect_season, naive_forecast, seasonal_naive_forecast};
+pub use cell_kind::CellKind;
 pub use early_stopping::{Decision, EarlyStopping, Mode};
+pub use error::{Result, TrainError};
 pub use fit::{
     EarlyStoppingConfig, FitConfig, FitEvent, FitTask, Fitted, Schedule, StepContext, StepOutput,
     StopReason, TeacherForcing, fit,
 };
-pub use error::{Result, TrainError};
 pub use guard::check_finite;
 pub use history::{EpochRecord, History, keras_line};
 pub use metrics::{

@@ -65,6 +65,29 @@ fn range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     Some((lo - pad, hi + pad))
 }
 
+/// The upper corner whose region (the outer 35 % of the width, the top 30 % of the height)
+/// holds fewer points, so that the legend hides as little of the lines as possible.
+fn legend_corner(series: &[Series], xr: (f64, f64), yr: (f64, f64)) -> SeriesLabelPosition {
+    let (mut left, mut right) = (0usize, 0usize);
+    let top = yr.1 - 0.3 * (yr.1 - yr.0);
+    for s in series {
+        for (&x, &y) in s.x.iter().zip(&s.y) {
+            if y >= top {
+                if x <= xr.0 + 0.35 * (xr.1 - xr.0) {
+                    left += 1;
+                } else if x >= xr.1 - 0.35 * (xr.1 - xr.0) {
+                    right += 1;
+                }
+            }
+        }
+    }
+    if left < right {
+        SeriesLabelPosition::UpperLeft
+    } else {
+        SeriesLabelPosition::UpperRight
+    }
+}
+
 /// Draws `series` as lines into the PNG `path` (800×450), with a title, axis labels and a
 /// legend. Errors: a series whose `x` and `y` lengths differ, no finite point at all, and
 /// drawing or I/O errors naming the file.
@@ -134,6 +157,7 @@ pub fn lines(
         }
         chart
             .configure_series_labels()
+            .position(legend_corner(series, xr, yr))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .label_font(("sans-serif", 14))

@@ -33,7 +33,8 @@ fn learns_a_repetitive_text_and_generates_from_its_vocabulary() {
         if matches!(e, FitEvent::EpochEnd(_)) {
             epochs += 1
         }
-    }).unwrap();
+    })
+    .unwrap();
     assert_eq!(epochs, 4);
     let records = run.history.records();
     let (first, last) = (records[0].train["loss"], records[3].train["loss"]);

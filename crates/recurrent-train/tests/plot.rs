@@ -8,7 +8,12 @@ use recurrent_train::{EpochRecord, History};
 
 fn png_size(path: &std::path::Path) -> (u32, u32) {
     let bytes = std::fs::read(path).unwrap();
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{} is not a PNG", path.display());
+    assert_eq!(
+        &bytes[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is not a PNG",
+        path.display()
+    );
     let be = |i: usize| u32::from_be_bytes(bytes[i..i + 4].try_into().unwrap());
     (be(16), be(20))
 }
@@ -50,8 +55,14 @@ fn loss_curves_and_lines_write_pngs() {
 
     let err = lines(&path, "t", "x", "y", &[Series::new("a", vec![1.0], vec![])]).unwrap_err();
     assert!(err.to_string().contains("lengths differ"), "{err}");
-    let err = lines(&path, "t", "x", "y", &[Series::new("a", vec![1.0], vec![f64::NAN])])
-        .unwrap_err();
+    let err = lines(
+        &path,
+        "t",
+        "x",
+        "y",
+        &[Series::new("a", vec![1.0], vec![f64::NAN])],
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("no finite point"), "{err}");
     let err = loss_curves(&dir.join("none.png"), &History::new()).unwrap_err();
     assert!(err.to_string().contains("no loss"), "{err}");

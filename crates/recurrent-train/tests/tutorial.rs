@@ -34,7 +34,8 @@ fn same_seed_same_run_and_one_record_per_epoch() {
             if matches!(e, FitEvent::EpochEnd(_)) {
                 lines += 1
             }
-        }).unwrap();
+        })
+        .unwrap();
         let (_, b) = train_tutorial(&config, &device, |_| {}).unwrap();
         assert_eq!(lines, 3);
         assert_eq!(a.history.len(), 3);

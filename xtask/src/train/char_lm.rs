@@ -26,6 +26,9 @@ pub struct CharLmArgs {
     /// Embedding size [default: 32].
     #[arg(long)]
     pub embed: Option<usize>,
+    /// Dropout on the LSTM outputs while training [default: 0].
+    #[arg(long)]
+    pub dropout: Option<f64>,
     /// Text the sample starts from.
     #[arg(long, default_value = "HAMLET.\n")]
     pub prime: String,
@@ -53,6 +56,7 @@ impl Default for CharLmArgs {
             data: None,
             seq_len: None,
             embed: None,
+            dropout: None,
             prime: "HAMLET.\n".into(),
             length: 400,
             temperature: 0.8,
@@ -119,6 +123,9 @@ pub fn run(ctx: &TaskCtx, args: &CharLmArgs) -> Result<()> {
     }
     if let Some(embed) = args.embed {
         config.embed = embed;
+    }
+    if let Some(dropout) = args.dropout {
+        config.dropout = dropout;
     }
     let c = &ctx.common;
     if let Some(cell) = c.cell
