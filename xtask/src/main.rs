@@ -20,6 +20,8 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use recurrent::backend::Backend;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::prelude::*;
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Tasks of the recurrent workspace")]
@@ -81,16 +83,32 @@ enum Task {
 }
 
 fn main() -> Result<()> {
-    // Library logs (tracing) go to standard error: warnings by default, more with
-    // RECURRENT_LOG=info|debug|trace.
+    // Our crates' logs (tracing) go to standard error: warnings by default, more with
+    // RECURRENT_LOG=info|debug|trace. Other crates (wgpu's adapter probing, ...) stay quiet
+    // unless RECURRENT_LOG is set.
     let level = std::env::var("RECURRENT_LOG")
         .ok()
-        .and_then(|v| v.parse::<tracing::Level>().ok())
-        .unwrap_or(tracing::Level::WARN);
-    tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .with_target(false)
+        .and_then(|v| v.parse::<tracing::Level>().ok());
+    let ours = level.unwrap_or(tracing::Level::WARN);
+    let filter = [
+        "recurrent",
+        "recurrent_cells",
+        "recurrent_data",
+        "recurrent_train",
+        "xtask",
+    ]
+    .into_iter()
+    .fold(
+        Targets::new().with_default(level.map_or(LevelFilter::OFF, LevelFilter::from_level)),
+        |filter, target| filter.with_target(target, ours),
+    );
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false),
+        )
+        .with(filter)
         .init();
     let cli = Cli::parse();
     match cli.task {

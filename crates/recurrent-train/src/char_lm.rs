@@ -21,7 +21,9 @@ use recurrent_data::{
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
-use crate::fit::{FitConfig, FitEvent, FitTask, StepContext, StepOutput, StopReason, fit};
+use crate::fit::{
+    EarlyStoppingConfig, FitConfig, FitEvent, FitTask, StepContext, StepOutput, StopReason, fit,
+};
 use crate::history::History;
 use crate::optimizer::Clipping;
 use crate::run_dir::RunDir;
@@ -53,7 +55,8 @@ pub struct CharLmConfig {
 
 impl CharLmConfig {
     /// Defaults for `data`: windows of 100, batch 32, embedding 32, one LSTM of 256, Adam
-    /// 2e-3, clip norm 5, 90/5/5 split.
+    /// 2e-3, clip norm 5, early stopping on validation loss (patience 3, best weights kept),
+    /// 90/5/5 split.
     pub fn new(data: PathBuf) -> Self {
         Self {
             data,
@@ -63,8 +66,11 @@ impl CharLmConfig {
             hidden: 256,
             layers: 1,
             dropout: 0.0,
+            // Early stopping on the validation loss also means a run cut short by its time
+            // budget returns the best complete epoch's weights, not a worse partial one.
             fit: FitConfig {
                 clipping: Some(Clipping::Norm(5.0)),
+                early_stopping: Some(EarlyStoppingConfig::on_loss(3)),
                 ..FitConfig::new(1, 2e-3)
             },
             split: SplitFractions::new(0.9, 0.05, 0.05),

@@ -383,6 +383,17 @@ pub enum StopReason {
     },
 }
 
+impl std::fmt::Display for StopReason {
+    /// `completed`, `early stopping after epoch E` or `time limit in epoch E`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Completed => f.write_str("completed"),
+            Self::EarlyStopped { epoch } => write!(f, "early stopping after epoch {epoch}"),
+            Self::TimeLimit { epoch } => write!(f, "time limit in epoch {epoch}"),
+        }
+    }
+}
+
 /// The result of [`fit`].
 #[derive(Debug)]
 pub struct Fitted<M> {
