@@ -108,7 +108,7 @@ impl Progress {
                     self.prefix
                 ),
                 StopReason::TimeLimit { epoch } => println!(
-                    "{}time limit reached in epoch {epoch} after {} of its {} steps; evaluating the model as it is",
+                    "{}time limit reached in epoch {epoch} after {} of its {} steps; training stops here",
                     self.prefix, self.step.0, self.step.1
                 ),
             },
