@@ -13,13 +13,16 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
-use recurrent_cells::{Lstm, LstmConfig, RecurrentLayer, StateDict};
+use recurrent_cells::{
+    Gru, GruConfig, Lstm, LstmConfig, RecurrentLayer, Rnn, RnnConfig, StateDict,
+};
 use recurrent_data::{
     LanguageModelDataset, LmWindows, SplitFractions, Tokenizer, TokenizerKind, VocabBuilder,
     split_text,
 };
 use serde::{Deserialize, Serialize};
 
+use crate::cell_kind::CellKind;
 use crate::error::{Result, TrainError};
 use crate::fit::{
     EarlyStoppingConfig, FitConfig, FitEvent, FitTask, StepContext, StepOutput, StopReason, fit,
@@ -41,8 +44,11 @@ pub struct CharLmConfig {
     pub embed: usize,
     /// LSTM hidden size.
     pub hidden: usize,
-    /// LSTM layers.
+    /// Recurrent layers.
     pub layers: usize,
+    /// The recurrent layer: LSTM (default), GRU or RNN (tanh).
+    #[serde(default = "lstm")]
+    pub cell: CellKind,
     /// Dropout on the LSTM's outputs (and between its layers) while training.
     #[serde(default)]
     pub dropout: f64,
@@ -65,6 +71,7 @@ impl CharLmConfig {
             embed: 32,
             hidden: 256,
             layers: 1,
+            cell: CellKind::Lstm,
             dropout: 0.0,
             // Early stopping on the validation loss also means a run cut short by its time
             // budget returns the best complete epoch's weights, not a worse partial one.
@@ -78,16 +85,24 @@ impl CharLmConfig {
     }
 }
 
-/// The model: `Embedding -> LSTM -> Dropout -> Linear`.
+fn lstm() -> CellKind {
+    CellKind::Lstm
+}
+
+/// The model: `Embedding -> LSTM (or GRU, RNN) -> Dropout -> Linear`. Exactly one of the
+/// recurrent layers is present.
 #[derive(Module, Debug)]
 pub struct CharLm {
     embed: Embedding,
-    lstm: Lstm,
+    lstm: Option<Lstm>,
+    gru: Option<Gru>,
+    rnn: Option<Rnn>,
     dropout: Dropout,
     out: Linear,
 }
 
-/// LSTM state carried between generation steps: `(h, c)`, each `[layers, batch, hidden]`.
+/// State carried between generation steps: `(h, c)`, each `[layers, batch, hidden]`; a GRU
+/// or RNN has no cell state and carries `h` twice.
 pub type LmState = (Tensor<3>, Tensor<3>);
 
 impl CharLm {
@@ -95,10 +110,24 @@ impl CharLm {
     pub fn new(config: &CharLmConfig, vocab: usize, device: &Device) -> Self {
         Self {
             embed: EmbeddingConfig::new(vocab, config.embed).init(device),
-            lstm: LstmConfig::new(config.embed, config.hidden)
-                .with_n_layers(config.layers)
-                .with_dropout(config.dropout)
-                .init(device),
+            lstm: (config.cell == CellKind::Lstm).then(|| {
+                LstmConfig::new(config.embed, config.hidden)
+                    .with_n_layers(config.layers)
+                    .with_dropout(config.dropout)
+                    .init(device)
+            }),
+            gru: (config.cell == CellKind::Gru).then(|| {
+                GruConfig::new(config.embed, config.hidden)
+                    .with_n_layers(config.layers)
+                    .with_dropout(config.dropout)
+                    .init(device)
+            }),
+            rnn: (config.cell == CellKind::Rnn).then(|| {
+                RnnConfig::new(config.embed, config.hidden)
+                    .with_n_layers(config.layers)
+                    .with_dropout(config.dropout)
+                    .init(device)
+            }),
             dropout: DropoutConfig::new(config.dropout).init(),
             out: LinearConfig::new(config.hidden, vocab).init(device),
         }
@@ -106,16 +135,33 @@ impl CharLm {
 
     /// Logits `[batch, seq, vocab]` of ids `[batch, seq]`, and the final state.
     pub fn forward(&self, ids: Tensor<2, Int>, state: Option<LmState>) -> (Tensor<3>, LmState) {
-        let (h, state) = self.lstm.forward(self.embed.forward(ids), state);
+        let x = self.embed.forward(ids);
+        let (h, state) = match (&self.lstm, &self.gru, &self.rnn) {
+            (Some(lstm), _, _) => lstm.forward(x, state),
+            (None, Some(gru), _) => {
+                let (h, s) = gru.forward(x, state.map(|(h, _)| h));
+                (h, (s.clone(), s))
+            }
+            (None, None, Some(rnn)) => {
+                let (h, s) = rnn.forward(x, state.map(|(h, _)| h));
+                (h, (s.clone(), s))
+            }
+            (None, None, None) => unreachable!("CharLm::new builds one recurrent layer"),
+        };
         (self.out.forward(self.dropout.forward(h)), state)
     }
 }
 
 impl CharLm {
-    /// The weights under PyTorch's names (`embed.weight`, `lstm.weight_ih_l0`, ...,
-    /// `out.weight` as `[out, in]`), for `StateDict::save` as safetensors.
+    /// The weights under PyTorch's names (`embed.weight`, `lstm.weight_ih_l0` (or `gru.`,
+    /// `rnn.`), ..., `out.weight` as `[out, in]`), for `StateDict::save` as safetensors.
     pub fn state_dict(&self) -> StateDict {
-        let mut dict = self.lstm.state_dict("lstm.");
+        let mut dict = match (&self.lstm, &self.gru, &self.rnn) {
+            (Some(lstm), _, _) => lstm.state_dict("lstm."),
+            (None, Some(gru), _) => gru.state_dict("gru."),
+            (None, None, Some(rnn)) => rnn.state_dict("rnn."),
+            (None, None, None) => StateDict::default(),
+        };
         dict.insert("embed.weight", self.embed.weight.val().into_data());
         dict.insert("out.weight", self.out.weight.val().transpose().into_data());
         if let Some(bias) = &self.out.bias {
@@ -155,10 +201,22 @@ impl CharLm {
         let bias = dict
             .get("out.bias")
             .map(|d| Tensor::<1>::from_data(d.clone(), device));
+        let weights = |e: recurrent_cells::Error| TrainError::invalid("weights", e.to_string());
         let lstm = model
             .lstm
-            .load_state_dict(dict, "lstm.")
-            .map_err(|e| TrainError::invalid("weights", e.to_string()))?;
+            .map(|l| l.load_state_dict(dict, "lstm."))
+            .transpose()
+            .map_err(weights)?;
+        let gru = model
+            .gru
+            .map(|l| l.load_state_dict(dict, "gru."))
+            .transpose()
+            .map_err(weights)?;
+        let rnn = model
+            .rnn
+            .map(|l| l.load_state_dict(dict, "rnn."))
+            .transpose()
+            .map_err(weights)?;
         let mut embedding = model.embed;
         embedding.weight = burn::module::Param::from_tensor(embed);
         let mut linear = model.out;
@@ -167,6 +225,8 @@ impl CharLm {
         Ok(Self {
             embed: embedding,
             lstm,
+            gru,
+            rnn,
             dropout: model.dropout,
             out: linear,
         })

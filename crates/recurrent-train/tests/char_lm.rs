@@ -142,3 +142,47 @@ fn a_text_too_short_for_one_window_names_the_file() {
         "{msg}"
     );
 }
+
+#[test]
+fn gru_and_rnn_models_learn_and_reload_under_their_own_names() {
+    use recurrent_train::CellKind;
+    use recurrent_train::char_lm::CharLm;
+    let text = "to be or not to be, that is the question.\n".repeat(60);
+    for (cell, prefix) in [(CellKind::Gru, "gru."), (CellKind::Rnn, "rnn.")] {
+        let mut config = small(text_file(&format!("repeat-{cell}.txt"), &text));
+        config.cell = cell;
+        let run = train_char_lm(&config, &Device::flex().autodiff(), None, false, |_| {}).unwrap();
+        let records = run.history.records();
+        let (first, last) = (
+            records[0].train["loss"],
+            records.last().unwrap().train["loss"],
+        );
+        assert!(last < first && last < 2.5, "{cell}: loss {first} -> {last}");
+        let dict = run.model.state_dict();
+        assert!(
+            dict.get(&format!("{prefix}weight_hh_l0")).is_some(),
+            "{cell}"
+        );
+        assert!(dict.get("lstm.weight_hh_l0").is_none(), "{cell}");
+        let device = Device::flex();
+        let vocab = run.tokenizer.vocab_size();
+        let reloaded = CharLm::from_state_dict(&config, vocab, &dict, &device).unwrap();
+        let sample = |model: &CharLm| {
+            generate(
+                model,
+                &run.tokenizer,
+                "to be",
+                30,
+                Sampling::Greedy,
+                0,
+                &device,
+            )
+            .unwrap()
+        };
+        assert_eq!(sample(&run.model), sample(&reloaded), "{cell}");
+        // An LSTM's weights do not load into a GRU model.
+        let mut lstm_config = config.clone();
+        lstm_config.cell = CellKind::Lstm;
+        assert!(CharLm::from_state_dict(&lstm_config, vocab, &dict, &device).is_err());
+    }
+}

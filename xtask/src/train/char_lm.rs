@@ -128,10 +128,8 @@ pub fn run(ctx: &TaskCtx, args: &CharLmArgs) -> Result<()> {
         config.dropout = dropout;
     }
     let c = &ctx.common;
-    if let Some(cell) = c.cell
-        && cell != recurrent::train::CellKind::Lstm
-    {
-        anyhow::bail!("--cell {cell}: char-lm is an LSTM model (use --cell lstm or leave it out)");
+    if let Some(cell) = c.cell {
+        config.cell = cell;
     }
     if let Some(hidden) = c.hidden {
         config.hidden = hidden;
@@ -152,9 +150,10 @@ pub fn run(ctx: &TaskCtx, args: &CharLmArgs) -> Result<()> {
     let sampling = sampling(args.beam, args.greedy, args.temperature, args.top_k);
     ctx.write_config("char-lm", &config)?;
     println!(
-        "char-lm: {} on {}, LSTM {}x{}, windows of {}, up to {} epochs{}",
+        "char-lm: {} on {}, {} {}x{}, windows of {}, up to {} epochs{}",
         config.data.display(),
         recurrent::backend::describe(ctx.backend, &ctx.device),
+        config.cell.to_string().to_uppercase(),
         config.layers,
         config.hidden,
         config.seq_len,

@@ -86,8 +86,8 @@ pub struct Common {
 /// The training tasks.
 #[derive(Subcommand, Debug, Clone)]
 pub enum Task {
-    /// Character-level LSTM language model; prints validation loss (nats/char), perplexity
-    /// and a generated sample.
+    /// Character-level language model (LSTM, or --cell gru|rnn); prints validation loss
+    /// (nats/char), perplexity and a generated sample.
     CharLm(char_lm::CharLmArgs),
     /// The Keras tutorial: 1000 random (10, 1) sequences, random 0/1 labels, SimpleRNN(64,
     /// relu) or LSTM(64)+LSTM(32) or GRU(64)+GRU(32), Dense(1, sigmoid); Adam, binary
