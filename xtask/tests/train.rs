@@ -283,3 +283,61 @@ fn a_run_resumes_from_its_checkpoint_and_config_files_repeat_a_run() {
     std::fs::remove_dir_all(&out).unwrap();
     std::fs::remove_dir_all(&again).unwrap();
 }
+
+#[test]
+fn a_char_lm_ensemble_reports_members_and_the_ensemble() {
+    let out = scratch("charlm-ensemble");
+    let _ = std::fs::remove_dir_all(&out);
+    let data = scratch("charlm-ensemble.txt");
+    std::fs::write(&data, "now is the winter of our discontent.\n".repeat(40)).unwrap();
+    let run = xtask(&[
+        "train",
+        "char-lm",
+        "--data",
+        data.to_str().unwrap(),
+        "--hidden",
+        "16",
+        "--seq-len",
+        "20",
+        "--epochs",
+        "1",
+        "--length",
+        "10",
+        "--ensemble",
+        "2",
+        "--cell",
+        "gru",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let members = metrics["members"].as_array().unwrap();
+    assert_eq!(members.len(), 2);
+    assert_eq!(members[1]["seed"], members[0]["seed"].as_u64().unwrap() + 1);
+    for key in ["val_loss", "test_loss"] {
+        let ensemble = metrics[key].as_f64().unwrap();
+        let mean = members
+            .iter()
+            .map(|m| m[key].as_f64().unwrap())
+            .sum::<f64>()
+            / 2.0;
+        assert!(
+            ensemble.is_finite() && ensemble <= mean + 1e-5,
+            "{key}: {ensemble} vs {mean}"
+        );
+    }
+    for k in 1..=2 {
+        assert!(
+            out.join(format!("members/member-{k}/model.safetensors"))
+                .is_file()
+        );
+    }
+    assert!(out.join("model.safetensors").is_file());
+    std::fs::remove_dir_all(&out).unwrap();
+}

@@ -292,6 +292,97 @@ pub fn evaluate(model: &CharLm, ds: &LanguageModelDataset, batch: usize, device:
     }
 }
 
+/// A text split by position into training, validation and test windows, with the
+/// tokenizer fitted on the training part only.
+#[derive(Debug)]
+pub struct CharLmData {
+    /// The character tokenizer of the training part.
+    pub tokenizer: Tokenizer,
+    /// Training windows.
+    pub train: LanguageModelDataset,
+    /// Validation windows.
+    pub valid: LanguageModelDataset,
+    /// Test windows.
+    pub test: LanguageModelDataset,
+}
+
+impl CharLmData {
+    /// Reads and splits `config.data` per `config.split` into windows of `config.seq_len`.
+    /// Errors name the file: unreadable, or a part shorter than one window.
+    pub fn load(config: &CharLmConfig) -> Result<Self> {
+        let text = recurrent_data::io::read_text(&config.data)?;
+        let [train, valid, test] = split_text(&text, &config.split)?;
+        let tokenizer = Tokenizer::fit(TokenizerKind::Char, train, VocabBuilder::new())?;
+        let windows = LmWindows::new(config.seq_len);
+        let train_ds = LanguageModelDataset::new(tokenizer.encode(train)?, windows)?;
+        let valid_ds = LanguageModelDataset::new(tokenizer.encode(valid)?, windows)?;
+        let test_ds = LanguageModelDataset::new(tokenizer.encode(test)?, windows)?;
+        for (name, ds) in [
+            ("train", &train_ds),
+            ("validation", &valid_ds),
+            ("test", &test_ds),
+        ] {
+            if ds.starts().is_empty() {
+                return Err(TrainError::invalid(
+                    "char-lm",
+                    format!(
+                        "{}: the {name} part is shorter than one window of {} characters",
+                        config.data.display(),
+                        config.seq_len + 1
+                    ),
+                ));
+            }
+        }
+        Ok(Self {
+            tokenizer,
+            train: train_ds,
+            valid: valid_ds,
+            test: test_ds,
+        })
+    }
+}
+
+/// Mean cross-entropy (nats per character) over every window of `ds` of the ensemble that
+/// averages the members' next-character probabilities: `-mean(log(mean_k p_k(y)))`.
+pub fn evaluate_ensemble(
+    models: &[&CharLm],
+    ds: &LanguageModelDataset,
+    batch: usize,
+    device: &Device,
+) -> f64 {
+    let all: Vec<usize> = (0..ds.starts().len()).collect();
+    let (mut sum, mut count) = (0.0, 0usize);
+    if models.is_empty() {
+        return f64::NAN;
+    }
+    for chunk in all.chunks(batch.max(1)) {
+        let (x, y) = batch_tensors(ds, chunk, device);
+        let mut probs: Option<Tensor<2>> = None;
+        for model in models {
+            let (logits, _) = model.forward(x.clone(), None);
+            let [b, s, v] = logits.dims();
+            let p = burn::tensor::activation::softmax(logits.reshape([b * s, v]), 1);
+            probs = Some(match probs {
+                Some(total) => total + p,
+                None => p,
+            });
+        }
+        let Some(probs) = probs else { break };
+        let n = y.dims()[0];
+        let picked = (probs / models.len() as f32)
+            .gather(1, y.reshape([n, 1]))
+            .log()
+            .sum();
+        sum -= f64::from(picked.into_scalar::<f32>());
+        count += n;
+    }
+    if count == 0 {
+        f64::NAN
+    } else {
+        sum / count as f64
+    }
+}
+
 /// The char-lm as a [`FitTask`]: shuffled windows, cross-entropy per character.
 struct CharLmTask<'a> {
     config: &'a CharLmConfig,
@@ -356,29 +447,12 @@ pub fn train_char_lm(
             format!("{} (must be in [0, 1))", config.dropout),
         ));
     }
-    let text = recurrent_data::io::read_text(&config.data)?;
-    let [train, valid, test] = split_text(&text, &config.split)?;
-    let tokenizer = Tokenizer::fit(TokenizerKind::Char, train, VocabBuilder::new())?;
-    let windows = LmWindows::new(config.seq_len);
-    let train_ds = LanguageModelDataset::new(tokenizer.encode(train)?, windows)?;
-    let valid_ds = LanguageModelDataset::new(tokenizer.encode(valid)?, windows)?;
-    let test_ds = LanguageModelDataset::new(tokenizer.encode(test)?, windows)?;
-    for (name, ds) in [
-        ("train", &train_ds),
-        ("validation", &valid_ds),
-        ("test", &test_ds),
-    ] {
-        if ds.starts().is_empty() {
-            return Err(TrainError::invalid(
-                "char-lm",
-                format!(
-                    "{}: the {name} part is shorter than one window of {} characters",
-                    config.data.display(),
-                    config.seq_len + 1
-                ),
-            ));
-        }
-    }
+    let CharLmData {
+        tokenizer,
+        train: train_ds,
+        valid: valid_ds,
+        test: test_ds,
+    } = CharLmData::load(config)?;
     device.seed(config.fit.seed);
     let model = CharLm::new(config, tokenizer.vocab_size(), device);
     let task = CharLmTask {

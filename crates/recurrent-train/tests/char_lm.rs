@@ -186,3 +186,30 @@ fn gru_and_rnn_models_learn_and_reload_under_their_own_names() {
         assert!(CharLm::from_state_dict(&lstm_config, vocab, &dict, &device).is_err());
     }
 }
+
+#[test]
+fn an_ensemble_scores_averaged_probabilities() {
+    use recurrent_train::char_lm::{CharLmData, evaluate, evaluate_ensemble};
+    let text = "to be or not to be, that is the question.\n".repeat(60);
+    let mut config = small(text_file("ensemble.txt", &text));
+    config.fit.epochs = 2;
+    let autodiff = Device::flex().autodiff();
+    let a = train_char_lm(&config, &autodiff, None, false, |_| {}).unwrap();
+    config.fit.seed += 1;
+    config.fit.lr = 3e-3;
+    let b = train_char_lm(&config, &autodiff, None, false, |_| {}).unwrap();
+    let data = CharLmData::load(&config).unwrap();
+    let device = Device::flex();
+    let single = evaluate(&a.model, &data.valid, 8, &device);
+    let twice = evaluate_ensemble(&[&a.model, &a.model], &data.valid, 8, &device);
+    assert!((single - twice).abs() < 1e-4, "{single} vs {twice}");
+    // -log(mean p) <= mean(-log p) per character (Jensen), so the ensemble's loss is at
+    // most the members' mean loss; with different members it is strictly lower.
+    let (la, lb) = (a.val_loss, b.val_loss);
+    let both = evaluate_ensemble(&[&a.model, &b.model], &data.valid, 8, &device);
+    assert!(
+        both < (la + lb) / 2.0,
+        "ensemble {both} vs members {la} {lb}"
+    );
+    assert!(evaluate_ensemble(&[], &data.valid, 8, &device).is_nan());
+}

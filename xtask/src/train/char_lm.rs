@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use recurrent::train::char_lm::{CharLmConfig, Sampling, generate, train_char_lm};
+use recurrent::train::char_lm::{
+    CharLm, CharLmConfig, CharLmData, Sampling, evaluate_ensemble, generate, train_char_lm,
+};
 use recurrent::train::{Progress, plot};
 use serde::Serialize;
 
@@ -84,6 +86,19 @@ struct CharLmMetrics {
     val_perplexity: f64,
     test_loss: f64,
     sample: String,
+    /// Each member of an `--ensemble` run (the scores above are the ensemble's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    members: Option<Vec<MemberScores>>,
+}
+
+#[derive(Serialize)]
+struct MemberScores {
+    member: usize,
+    seed: u64,
+    epochs_run: usize,
+    train_seconds: f64,
+    val_loss: f64,
+    test_loss: f64,
 }
 
 /// The decoding the generation options ask for: beam search, else greedy, else sampling.
@@ -140,9 +155,7 @@ pub fn run(ctx: &TaskCtx, args: &CharLmArgs) -> Result<()> {
     if let Some(batch_size) = c.batch_size {
         config.batch_size = batch_size;
     }
-    if c.ensemble.is_some_and(|n| n > 1) {
-        anyhow::bail!("--ensemble: char-lm trains one model (ensembles: forecast, tagger)");
-    }
+    let members = ctx.members()?;
     ctx.apply_fit_options(&mut config.fit)?;
     if !config.data.is_file() {
         anyhow::bail!("{}: no such file (--data)", config.data.display());
@@ -164,15 +177,57 @@ pub fn run(ctx: &TaskCtx, args: &CharLmArgs) -> Result<()> {
             .map(|m| format!(" or {m} minutes"))
             .unwrap_or_default()
     );
-    let mut progress = Progress::new();
-    let run = train_char_lm(
-        &config,
-        &ctx.device.clone().autodiff(),
-        Some(&ctx.run_dir),
-        ctx.resume,
-        |event| progress.observe(event),
-    )?;
     let root = ctx.run_dir.root();
+    let autodiff = ctx.device.clone().autodiff();
+    let mut runs = Vec::with_capacity(members);
+    if members == 1 {
+        let mut progress = Progress::new();
+        runs.push(train_char_lm(
+            &config,
+            &autodiff,
+            Some(&ctx.run_dir),
+            ctx.resume,
+            |event| progress.observe(event),
+        )?);
+    } else {
+        for k in 1..=members {
+            let mut member = config.clone();
+            member.fit.seed = config.fit.seed + k as u64 - 1;
+            let dir = ctx.member_dir(k)?;
+            let mut progress = Progress::new().with_prefix(format!("member {k}/{members}: "));
+            let run = train_char_lm(&member, &autodiff, Some(&dir), ctx.resume, |event| {
+                progress.observe(event)
+            })?;
+            run.history.write_csv(&dir.metrics_csv_path())?;
+            run.model
+                .state_dict()
+                .save(dir.root().join("model.safetensors"))?;
+            println!(
+                "member {k}/{members} (seed {}): val_loss {:.4}, test_loss {:.4}",
+                member.fit.seed, run.val_loss, run.test_loss
+            );
+            runs.push(run);
+        }
+    }
+    // The member with the best validation loss generates the sample and is the run's
+    // `model.safetensors`; the ensemble's scores average the members' probabilities.
+    let best = runs
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.val_loss.total_cmp(&b.1.val_loss))
+        .map_or(0, |(i, _)| i);
+    let run = &runs[best];
+    let (val_loss, test_loss) = if members == 1 {
+        (run.val_loss, run.test_loss)
+    } else {
+        let data = CharLmData::load(&config)?;
+        let models: Vec<&CharLm> = runs.iter().map(|r| &r.model).collect();
+        (
+            evaluate_ensemble(&models, &data.valid, config.batch_size, &ctx.device),
+            evaluate_ensemble(&models, &data.test, config.batch_size, &ctx.device),
+        )
+    };
+    // metrics.csv and loss.png: the (best) member's epochs.
     run.history.write_csv(&ctx.run_dir.metrics_csv_path())?;
     if !run.history.is_empty() {
         plot::loss_curves(&root.join("loss.png"), &run.history)?;
@@ -190,19 +245,38 @@ pub fn run(ctx: &TaskCtx, args: &CharLmArgs) -> Result<()> {
         config.fit.seed,
         &ctx.device,
     )?;
+    let member_scores = (members > 1).then(|| {
+        runs.iter()
+            .enumerate()
+            .map(|(i, r)| MemberScores {
+                member: i + 1,
+                seed: config.fit.seed + i as u64,
+                epochs_run: r.history.len(),
+                train_seconds: r.train_seconds,
+                val_loss: r.val_loss,
+                test_loss: r.test_loss,
+            })
+            .collect()
+    });
     let metrics = CharLmMetrics {
         task: "char-lm",
         backend: ctx.backend.name().to_owned(),
-        epochs_run: run.history.len(),
-        train_seconds: run.train_seconds,
-        val_loss: run.val_loss,
-        val_perplexity: run.val_loss.exp(),
-        test_loss: run.test_loss,
+        epochs_run: runs.iter().map(|r| r.history.len()).sum(),
+        train_seconds: runs.iter().map(|r| r.train_seconds).sum(),
+        val_loss,
+        val_perplexity: val_loss.exp(),
+        test_loss,
         sample: sample.clone(),
+        members: member_scores,
     };
     ctx.run_dir.write_json("metrics.json", &metrics)?;
     println!(
-        "val_loss {:.4} nats/char (perplexity {:.2}), test_loss {:.4}, {:.1} s of training\n\n{}{}\n\nrun directory: {}",
+        "{}val_loss {:.4} nats/char (perplexity {:.2}), test_loss {:.4}, {:.1} s of training\n\n{}{}\n\nrun directory: {}",
+        if members > 1 {
+            format!("ensemble of {members} (sample from member {}): ", best + 1)
+        } else {
+            String::new()
+        },
         metrics.val_loss,
         metrics.val_perplexity,
         metrics.test_loss,
