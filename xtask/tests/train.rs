@@ -77,6 +77,8 @@ fn bad_options_are_clear_errors() {
     assert!(!run.status.success());
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(err.contains("expected rnn, lstm or gru"), "{err}");
+    let run = xtask(&["train", "tutorial", "--ensemble", "3"]);
+    assert!(String::from_utf8_lossy(&run.stderr).contains("do not apply to the tutorial"));
     let run = xtask(&["train", "tutorial", "--backend", "cuda"]);
     assert!(String::from_utf8_lossy(&run.stderr).contains("expected flex, ndarray or wgpu"));
 }

@@ -44,6 +44,13 @@ pub fn run(ctx: &TaskCtx, _args: &TutorialArgs) -> Result<()> {
         config.batch_size = batch_size;
     }
     ctx.apply_fit_options(&mut config.fit)?;
+    let c = &ctx.common;
+    if c.hidden.is_some() || c.layers.is_some() || c.ensemble.is_some_and(|n| n != 1) {
+        anyhow::bail!(
+            "--hidden, --layers and --ensemble do not apply to the tutorial: its models are the \
+             Keras tutorial's (SimpleRNN(64) / LSTM(64)+LSTM(32) / GRU(64)+GRU(32)), trained once"
+        );
+    }
     if ctx.resume {
         anyhow::bail!(
             "--resume: the tutorial run is seconds long and keeps no checkpoints; start it again"
