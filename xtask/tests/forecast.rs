@@ -4,17 +4,11 @@
 //! run; predict prints the next dates; an ensemble keeps every member; a missing file, an
 //! unknown column or a missing --target are clear errors.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn xtask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .unwrap()
-}
+use common::xtask;
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(

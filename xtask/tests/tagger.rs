@@ -2,17 +2,11 @@
 //! them: a tiny run writes a complete run directory, predict tags CoNLL and plain text, an
 //! ensemble reports its members, and missing or malformed files are clear errors.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn xtask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .unwrap()
-}
+use common::xtask;
+use std::path::{Path, PathBuf};
+use std::process::Output;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(

@@ -1,17 +1,10 @@
 //! `cargo xtask train` as a user runs it: a short tutorial run writes a complete run
 //! directory; a bad option or an existing run directory is a clear error.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn xtask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .unwrap()
-}
+use common::xtask;
+use std::path::PathBuf;
 
 fn scratch(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("recurrent-xtask-{name}-{}", std::process::id()))

@@ -11,7 +11,6 @@ use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use recurrent_cells::{
     Gru, GruConfig, Lstm, LstmConfig, RecurrentLayer, Rnn, RnnConfig, StateDict,
@@ -26,6 +25,7 @@ use crate::cell_kind::CellKind;
 use crate::error::{Result, TrainError};
 use crate::fit::{
     EarlyStoppingConfig, FitConfig, FitEvent, FitTask, StepContext, StepOutput, StopReason, fit,
+    shuffled_batches,
 };
 use crate::history::History;
 use crate::optimizer::Clipping;
@@ -397,12 +397,8 @@ impl FitTask for CharLmTask<'_> {
     type Batch = Vec<usize>;
 
     fn train_batches(&self, _epoch: usize, rng: &mut StdRng) -> Result<Vec<Vec<usize>>> {
-        let mut order: Vec<usize> = (0..self.train.starts().len()).collect();
-        order.shuffle(rng);
-        Ok(order
-            .chunks(self.config.batch_size)
-            .map(<[usize]>::to_vec)
-            .collect())
+        let all = (0..self.train.starts().len()).collect();
+        Ok(shuffled_batches(all, self.config.batch_size, rng))
     }
 
     fn step(

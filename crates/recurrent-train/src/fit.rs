@@ -30,6 +30,7 @@ use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Tensor};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::early_stopping::{Decision, EarlyStopping, Mode};
@@ -436,6 +437,20 @@ fn read_bytes(path: &Path) -> Result<Bytes> {
         source,
     })?;
     Ok(Bytes::from_bytes_vec(data))
+}
+
+/// `items` shuffled with `rng` and cut into batches of `batch_size` (the last one may be
+/// shorter): the usual [`FitTask::train_batches`] of a task whose batches are item indices.
+pub fn shuffled_batches(
+    mut items: Vec<usize>,
+    batch_size: usize,
+    rng: &mut StdRng,
+) -> Vec<Vec<usize>> {
+    items.shuffle(rng);
+    items
+        .chunks(batch_size.max(1))
+        .map(<[usize]>::to_vec)
+        .collect()
 }
 
 /// The seed of epoch `epoch`'s random numbers.

@@ -15,14 +15,13 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 use recurrent_cells::{
     Gru, GruConfig, Lstm, LstmConfig, RecurrentLayer, Rnn, RnnActivation, RnnConfig, StateDict,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
-use crate::fit::{FitConfig, FitEvent, FitTask, StepContext, StepOutput, fit};
+use crate::fit::{FitConfig, FitEvent, FitTask, StepContext, StepOutput, fit, shuffled_batches};
 use crate::history::History;
 
 /// The recurrent part of the tutorial model.
@@ -213,12 +212,8 @@ impl FitTask for TutorialTask<'_> {
     type Batch = Vec<usize>;
 
     fn train_batches(&self, _epoch: usize, rng: &mut StdRng) -> Result<Vec<Vec<usize>>> {
-        let mut order: Vec<usize> = (0..self.config.samples).collect();
-        order.shuffle(rng);
-        Ok(order
-            .chunks(self.config.batch_size)
-            .map(<[usize]>::to_vec)
-            .collect())
+        let all = (0..self.config.samples).collect();
+        Ok(shuffled_batches(all, self.config.batch_size, rng))
     }
 
     fn step(

@@ -32,7 +32,7 @@ use chrono::Datelike;
 use clap::Parser;
 use recurrent::backend::Backend;
 use recurrent::data::series::TimeSeries;
-use recurrent::train::fit::{FitEvent, StopReason};
+use recurrent::train::fit::FitEvent;
 use recurrent::train::forecast::{ForecastConfig, ForecastSetup};
 use recurrent::train::plot::{self, Series};
 use recurrent::train::{ForecastScores, keras_line};
@@ -54,15 +54,6 @@ fn bundled(file: &str) -> PathBuf {
     // examples/forecasting -> the workspace root
     let root = manifest.ancestors().nth(2).unwrap_or(manifest);
     root.join("data").join(file)
-}
-
-/// Why training ended, in words.
-fn stop_text(stop: &StopReason) -> String {
-    match stop {
-        StopReason::Completed => "every epoch ran".to_owned(),
-        StopReason::EarlyStopped { epoch } => format!("early stopping after epoch {epoch}"),
-        StopReason::TimeLimit { epoch } => format!("time limit reached in epoch {epoch}"),
-    }
 }
 
 /// The x coordinate of row `row`: its date as a fractional year (1960-07 is 1960.5) when
@@ -126,7 +117,7 @@ fn main() -> Result<()> {
         "{} epochs in {:.1} s ({}), weights of epoch {} kept",
         member.history.len(),
         member.train_seconds,
-        stop_text(&member.stop),
+        member.stop,
         member
             .best_epoch
             .map_or_else(|| "(last)".to_owned(), |e| e.to_string()),

@@ -27,7 +27,6 @@ use clap::Parser;
 use recurrent::backend::{self, Backend};
 use recurrent::train::Progress;
 use recurrent::train::char_lm::{CharLmConfig, Sampling, generate, train_char_lm};
-use recurrent::train::fit::StopReason;
 
 /// Train a character-level LSTM on a text, then generate from it.
 #[derive(Parser, Debug)]
@@ -55,15 +54,6 @@ fn bundled(file: &str) -> PathBuf {
     // examples/text-generation -> the workspace root
     let root = manifest.ancestors().nth(2).unwrap_or(manifest);
     root.join("data").join(file)
-}
-
-/// Why training ended, in words.
-fn stop_text(stop: &StopReason) -> String {
-    match stop {
-        StopReason::Completed => "every epoch ran".to_owned(),
-        StopReason::EarlyStopped { epoch } => format!("early stopping after epoch {epoch}"),
-        StopReason::TimeLimit { epoch } => format!("time limit reached in epoch {epoch}"),
-    }
 }
 
 fn main() -> Result<()> {
@@ -103,7 +93,7 @@ fn main() -> Result<()> {
         "\n{} epoch(s) in {:.1} s ({}); vocabulary of {} characters",
         run.history.len(),
         run.train_seconds,
-        stop_text(&run.stop),
+        run.stop,
         run.tokenizer.vocab_size()
     );
     println!(

@@ -142,19 +142,12 @@ pub fn run(ctx: &TaskCtx, args: &CharLmArgs) -> Result<()> {
     if let Some(dropout) = args.dropout {
         config.dropout = dropout;
     }
-    let c = &ctx.common;
-    if let Some(cell) = c.cell {
-        config.cell = cell;
-    }
-    if let Some(hidden) = c.hidden {
-        config.hidden = hidden;
-    }
-    if let Some(layers) = c.layers {
-        config.layers = layers;
-    }
-    if let Some(batch_size) = c.batch_size {
-        config.batch_size = batch_size;
-    }
+    ctx.apply_model_options(
+        &mut config.cell,
+        &mut config.hidden,
+        &mut config.layers,
+        &mut config.batch_size,
+    );
     let members = ctx.members()?;
     ctx.apply_fit_options(&mut config.fit)?;
     if !config.data.is_file() {
@@ -180,24 +173,20 @@ pub fn run(ctx: &TaskCtx, args: &CharLmArgs) -> Result<()> {
     let root = ctx.run_dir.root();
     let autodiff = ctx.device.clone().autodiff();
     let mut runs = Vec::with_capacity(members);
-    if members == 1 {
-        let mut progress = Progress::new();
-        runs.push(train_char_lm(
-            &config,
-            &autodiff,
-            Some(&ctx.run_dir),
-            ctx.resume,
-            |event| progress.observe(event),
-        )?);
-    } else {
-        for k in 1..=members {
-            let mut member = config.clone();
-            member.fit.seed = config.fit.seed + k as u64 - 1;
-            let dir = ctx.member_dir(k)?;
-            let mut progress = Progress::new().with_prefix(format!("member {k}/{members}: "));
-            let run = train_char_lm(&member, &autodiff, Some(&dir), ctx.resume, |event| {
-                progress.observe(event)
-            })?;
+    // A single model trains in the run directory itself; ensemble members in theirs.
+    for k in 1..=members {
+        let mut member = config.clone();
+        member.fit.seed = config.fit.seed + k as u64 - 1;
+        let (dir, prefix) = if members == 1 {
+            (ctx.run_dir.clone(), String::new())
+        } else {
+            (ctx.member_dir(k)?, format!("member {k}/{members}: "))
+        };
+        let mut progress = Progress::new().with_prefix(prefix);
+        let run = train_char_lm(&member, &autodiff, Some(&dir), ctx.resume, |event| {
+            progress.observe(event)
+        })?;
+        if members > 1 {
             run.history.write_csv(&dir.metrics_csv_path())?;
             run.model
                 .state_dict()
@@ -206,8 +195,8 @@ pub fn run(ctx: &TaskCtx, args: &CharLmArgs) -> Result<()> {
                 "member {k}/{members} (seed {}): val_loss {:.4}, test_loss {:.4}",
                 member.fit.seed, run.val_loss, run.test_loss
             );
-            runs.push(run);
         }
+        runs.push(run);
     }
     // The member with the best validation loss generates the sample and is the run's
     // `model.safetensors`; the ensemble's scores average the members' probabilities.

@@ -199,18 +199,12 @@ fn settings(ctx: &TaskCtx, args: &ForecastArgs) -> Result<ForecastConfig> {
         config.normalize = normalize;
     }
     let c = &ctx.common;
-    if let Some(cell) = c.cell {
-        config.cell = cell;
-    }
-    if let Some(hidden) = c.hidden {
-        config.hidden = hidden;
-    }
-    if let Some(layers) = c.layers {
-        config.layers = layers;
-    }
-    if let Some(batch_size) = c.batch_size {
-        config.batch_size = batch_size;
-    }
+    ctx.apply_model_options(
+        &mut config.cell,
+        &mut config.hidden,
+        &mut config.layers,
+        &mut config.batch_size,
+    );
     if c.ensemble.is_some() {
         config.ensemble = ctx.members()?;
     }

@@ -192,6 +192,21 @@ impl TaskCtx {
         Ok(())
     }
 
+    /// Applies `--cell --hidden --layers --batch-size` to a task's model settings.
+    pub fn apply_model_options(
+        &self,
+        cell: &mut CellKind,
+        hidden: &mut usize,
+        layers: &mut usize,
+        batch_size: &mut usize,
+    ) {
+        let c = &self.common;
+        *cell = c.cell.unwrap_or(*cell);
+        *hidden = c.hidden.unwrap_or(*hidden);
+        *layers = c.layers.unwrap_or(*layers);
+        *batch_size = c.batch_size.unwrap_or(*batch_size);
+    }
+
     /// Writes `config.toml`: the task, the backend and every setting, so that
     /// `--config RUN/config.toml` repeats the run.
     pub fn write_config<T: Serialize>(&self, task: &str, settings: &T) -> Result<()> {

@@ -122,18 +122,12 @@ fn settings(ctx: &TaskCtx, args: &TaggerArgs) -> Result<TaggerConfig> {
         config.shuffle_split = false;
     }
     let common = &ctx.common;
-    if let Some(cell) = common.cell {
-        config.cell = cell;
-    }
-    if let Some(hidden) = common.hidden {
-        config.hidden = hidden;
-    }
-    if let Some(layers) = common.layers {
-        config.layers = layers;
-    }
-    if let Some(batch_size) = common.batch_size {
-        config.batch_size = batch_size;
-    }
+    ctx.apply_model_options(
+        &mut config.cell,
+        &mut config.hidden,
+        &mut config.layers,
+        &mut config.batch_size,
+    );
     if common.ensemble.is_some() {
         config.ensemble = ctx.members()?;
     }

@@ -7,10 +7,9 @@ use std::collections::BTreeMap;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::RngExt;
 use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 
 use crate::error::{Result, TrainError};
-use crate::fit::{FitEvent, FitTask, StepContext, StepOutput, StopReason, fit};
+use crate::fit::{FitEvent, FitTask, StepContext, StepOutput, StopReason, fit, shuffled_batches};
 use crate::history::History;
 use crate::metrics::ForecastScores;
 use crate::run_dir::RunDir;
@@ -101,12 +100,12 @@ impl FitTask for ForecastTask<'_> {
     type Batch = Vec<usize>;
 
     fn train_batches(&self, _epoch: usize, rng: &mut StdRng) -> Result<Vec<Vec<usize>>> {
-        let mut starts = self.setup.data().train.starts().to_vec();
-        starts.shuffle(rng);
-        Ok(starts
-            .chunks(self.setup.config().batch_size)
-            .map(<[usize]>::to_vec)
-            .collect())
+        let starts = self.setup.data().train.starts().to_vec();
+        Ok(shuffled_batches(
+            starts,
+            self.setup.config().batch_size,
+            rng,
+        ))
     }
 
     fn step(
