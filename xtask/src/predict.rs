@@ -3,15 +3,13 @@
 //! forecasts the next horizon after the series in `--data` (default: the run's own data);
 //! a `tagger` run tags a CoNLL or plain-text file given with `--data`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use recurrent::backend::Backend;
-use recurrent::cells::StateDict;
-use recurrent::data::Tokenizer;
-use recurrent::train::char_lm::{CharLm, CharLmConfig, generate};
-use serde::Deserialize;
+use recurrent::train::SavedRun;
+use recurrent::train::char_lm::{generate, load_run};
 
 /// Options of `predict`.
 #[derive(Args, Debug, Clone)]
@@ -48,50 +46,24 @@ pub struct PredictArgs {
     pub seed: u64,
 }
 
-#[derive(Deserialize)]
-struct SavedTask {
-    task: String,
-}
-
-#[derive(Deserialize)]
-struct SavedRun<T> {
-    settings: T,
-}
-
-fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "{}: cannot read it; is {} a finished run directory?",
-            path.display(),
-            path.parent().unwrap_or(Path::new(".")).display()
-        )
-    })
-}
-
 /// Runs `predict`.
 pub fn run(args: &PredictArgs) -> Result<()> {
-    let config_path = args.run_dir.join("config.toml");
-    let text = read(&config_path)?;
-    let task: SavedTask =
-        toml::from_str(&text).with_context(|| format!("{}", config_path.display()))?;
-    match task.task.as_str() {
-        "char-lm" => char_lm(args, &text),
-        "forecast" => crate::train::forecast::predict(
-            &args.run_dir,
-            settings(&text, &config_path)?,
-            args.data.as_deref(),
-            args.backend,
-        ),
+    let saved = SavedRun::read(&args.run_dir.join("config.toml")).map_err(|e| {
+        anyhow::anyhow!(
+            "{e}; is {} a finished run directory?",
+            args.run_dir.display()
+        )
+    })?;
+    match saved.task.as_str() {
+        "char-lm" => char_lm(args),
+        "forecast" => {
+            crate::train::forecast::predict(&args.run_dir, args.data.as_deref(), args.backend)
+        }
         "tagger" => {
             let Some(data) = &args.data else {
                 bail!("predict on a tagger run needs --data FILE (CoNLL or plain text) to tag");
             };
-            crate::train::tagger::predict(
-                &args.run_dir,
-                settings(&text, &config_path)?,
-                data,
-                args.backend,
-            )
+            crate::train::tagger::predict(&args.run_dir, data, args.backend)
         }
         other => bail!(
             "{}: predict does not handle {other:?} runs (char-lm, forecast and tagger runs)",
@@ -100,26 +72,14 @@ pub fn run(args: &PredictArgs) -> Result<()> {
     }
 }
 
-/// The `[settings]` table of a run's `config.toml`.
-fn settings(text: &str, path: &Path) -> Result<toml::Value> {
-    let saved: SavedRun<toml::Value> =
-        toml::from_str(text).with_context(|| format!("{}", path.display()))?;
-    Ok(saved.settings)
-}
-
-fn char_lm(args: &PredictArgs, config_text: &str) -> Result<()> {
-    let saved: SavedRun<CharLmConfig> = toml::from_str(config_text)
-        .with_context(|| format!("{}/config.toml", args.run_dir.display()))?;
-    let tokenizer = Tokenizer::load(&args.run_dir.join("tokenizer.json"))?;
-    let dict = StateDict::load(args.run_dir.join("model.safetensors"))?;
+fn char_lm(args: &PredictArgs) -> Result<()> {
     let device = args.backend.device()?;
-    let model = CharLm::from_state_dict(&saved.settings, tokenizer.vocab_size(), &dict, &device)
-        .with_context(|| format!("{}/model.safetensors", args.run_dir.display()))?;
+    let run = load_run(&args.run_dir, &device)?;
     let sampling =
         crate::train::char_lm::sampling(args.beam, args.greedy, args.temperature, args.top_k);
     let text = generate(
-        &model,
-        &tokenizer,
+        &run.model,
+        &run.tokenizer,
         &args.prime,
         args.length,
         sampling,

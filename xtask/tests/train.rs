@@ -69,7 +69,7 @@ fn bad_options_are_clear_errors() {
     let run = xtask(&["train", "tutorial", "--cell", "transformer"]);
     assert!(!run.status.success());
     let err = String::from_utf8_lossy(&run.stderr);
-    assert!(err.contains("expected rnn, lstm or gru"), "{err}");
+    assert!(err.contains("expected rnn, lstm, gru or ln-lstm"), "{err}");
     let run = xtask(&["train", "tutorial", "--ensemble", "3"]);
     assert!(String::from_utf8_lossy(&run.stderr).contains("do not apply to the tutorial"));
     let run = xtask(&["train", "tutorial", "--backend", "cuda"]);

@@ -96,6 +96,24 @@ pub trait RecurrentCell {
     /// `projected: [batch, n_gates * d_hidden]` (a row block of [`RecurrentCell::project_input`]).
     fn step_projected(&self, projected: Tensor<2>, state: Self::State) -> Self::State;
 
+    /// As [`RecurrentCell::step_projected`], with variational recurrent dropout (Gal &
+    /// Ghahramani 2016; Keras `recurrent_dropout`): `mask: [batch, d_hidden]` multiplies
+    /// `h_{t-1}` where it enters the hidden matmul, and nowhere else.
+    ///
+    /// The default masks the state's hidden part before the step, which is exact for cells
+    /// whose `h_{t-1}` enters only through the hidden matmul (RNN, LSTM); a cell that also
+    /// uses `h_{t-1}` elsewhere (GRU's `z * h_{t-1}`) overrides it.
+    fn step_projected_masked(
+        &self,
+        projected: Tensor<2>,
+        state: Self::State,
+        mask: &Tensor<2>,
+    ) -> Self::State {
+        let mut parts = state.into_parts();
+        parts[0] = parts[0].clone() * mask.clone();
+        self.step_projected(projected, Self::State::from_parts(parts))
+    }
+
     /// Advances the state by one step: `input: [batch, d_input]`.
     fn step(&self, input: Tensor<2>, state: Self::State) -> Self::State {
         self.step_projected(self.project_input(input), state)
@@ -114,7 +132,7 @@ pub trait RecurrentCell {
         let device = input.device();
         let state = state.unwrap_or_else(|| self.zero_state(batch, &device));
         let steps = LayerInput::Sequence(input.swap_dims(0, 1)).project(self, device.is_autodiff());
-        let (outputs, last) = run_direction(self, steps, state, false, &None);
+        let (outputs, last) = run_direction(self, steps, state, false, &None, None);
         (Tensor::stack(outputs, 1), last)
     }
 }

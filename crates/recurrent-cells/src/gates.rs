@@ -206,7 +206,7 @@ fn unexpected(name: &str) -> Error {
     }
 }
 
-fn replace<const D: usize>(
+pub(crate) fn replace<const D: usize>(
     param: Param<Tensor<D>>,
     data: TensorData,
     device: &Device,
@@ -262,7 +262,7 @@ fn to_internal_matrix(
     Ok(TensorData::new(out, [cols, rows]))
 }
 
-fn to_internal_vector(
+pub(crate) fn to_internal_vector(
     data: &TensorData,
     name: &str,
     width: usize,
@@ -297,7 +297,7 @@ fn to_pytorch_matrix(data: TensorData, order: GateOrder) -> TensorData {
     TensorData::new(out, [rows, cols])
 }
 
-fn to_pytorch_vector(data: TensorData, order: GateOrder) -> TensorData {
+pub(crate) fn to_pytorch_vector(data: TensorData, order: GateOrder) -> TensorData {
     let width = data.shape()[0];
     let values = data.try_into_vec_as::<f32>().expect("f32 data");
     let hidden = width / order.len();

@@ -20,9 +20,9 @@ use crate::stack::LayerState;
 use crate::state_dict::StateDict;
 use crate::{Error, GruConfig, LstmConfig, Result, RnnActivation, RnnConfig};
 
-/// The kind of layer a case was made with.
+/// The kind of PyTorch layer a case was made with (its `kind` metadata).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CellKind {
+pub enum CaseKind {
     /// `torch.nn.RNN(nonlinearity="tanh")`.
     RnnTanh,
     /// `torch.nn.RNN(nonlinearity="relu")`.
@@ -37,7 +37,7 @@ pub enum CellKind {
 #[derive(Debug, Clone)]
 pub struct CaseLayer {
     /// Which layer.
-    pub kind: CellKind,
+    pub kind: CaseKind,
     /// `input_size`.
     pub d_input: usize,
     /// `hidden_size`.
@@ -137,8 +137,8 @@ impl GoldenCase {
         let device = device.clone().autodiff();
         let l = &self.layer;
         let actual = match l.kind {
-            CellKind::RnnTanh | CellKind::RnnRelu => {
-                let activation = if l.kind == CellKind::RnnRelu {
+            CaseKind::RnnTanh | CaseKind::RnnRelu => {
+                let activation = if l.kind == CaseKind::RnnRelu {
                     RnnActivation::Relu
                 } else {
                     RnnActivation::Tanh
@@ -152,7 +152,7 @@ impl GoldenCase {
                     .try_init(&device)?;
                 self.run_layer(layer, &device)?
             }
-            CellKind::Lstm => {
+            CaseKind::Lstm => {
                 let layer = LstmConfig::new(l.d_input, l.d_hidden)
                     .with_n_layers(l.n_layers)
                     .with_bidirectional(l.bidirectional)
@@ -161,7 +161,7 @@ impl GoldenCase {
                     .try_init(&device)?;
                 self.run_layer(layer, &device)?
             }
-            CellKind::Gru => {
+            CaseKind::Gru => {
                 let layer = GruConfig::new(l.d_input, l.d_hidden)
                     .with_n_layers(l.n_layers)
                     .with_bidirectional(l.bidirectional)
@@ -309,10 +309,10 @@ fn parse_meta(dict: &StateDict) -> std::result::Result<CaseLayer, String> {
         ));
     }
     let kind = match get("kind")? {
-        "rnn_tanh" => CellKind::RnnTanh,
-        "rnn_relu" => CellKind::RnnRelu,
-        "lstm" => CellKind::Lstm,
-        "gru" => CellKind::Gru,
+        "rnn_tanh" => CaseKind::RnnTanh,
+        "rnn_relu" => CaseKind::RnnRelu,
+        "lstm" => CaseKind::Lstm,
+        "gru" => CaseKind::Gru,
         other => {
             return Err(format!(
                 "metadata `kind` is `{other}`, expected rnn_tanh, rnn_relu, lstm or gru"

@@ -84,6 +84,30 @@ impl RecurrentCell for GruCell {
     }
 
     fn step_projected(&self, projected: Tensor<2>, state: Tensor<2>) -> Tensor<2> {
+        self.step_with_hidden(projected, state.clone(), state)
+    }
+
+    /// Masks `h_{t-1}` in the hidden matmuls only; `z * h_{t-1}` keeps the unmasked state,
+    /// as Keras' GRU does with `recurrent_dropout`.
+    fn step_projected_masked(
+        &self,
+        projected: Tensor<2>,
+        state: Tensor<2>,
+        mask: &Tensor<2>,
+    ) -> Tensor<2> {
+        self.step_with_hidden(projected, state.clone() * mask.clone(), state)
+    }
+}
+
+impl GruCell {
+    /// One step where `matmul_state` is the `h_{t-1}` the hidden matmuls see and `state` the
+    /// one the update gate interpolates with (they differ under recurrent dropout).
+    fn step_with_hidden(
+        &self,
+        projected: Tensor<2>,
+        matmul_state: Tensor<2>,
+        state: Tensor<2>,
+    ) -> Tensor<2> {
         let h = self.gates.d_hidden;
         let w_hh = self.gates.weight_hh.val();
         let b_hh = self
@@ -93,7 +117,7 @@ impl RecurrentCell for GruCell {
             .map(|b| b.val().unsqueeze_dim::<2>(0));
         let (update, candidate) = if self.reset_after {
             // hidden = h W_hh + b_hh, all three blocks: [batch, 3 * d_hidden].
-            let mut hidden = state.clone().matmul(w_hh);
+            let mut hidden = matmul_state.matmul(w_hh);
             if let Some(b) = b_hh {
                 hidden = hidden + b;
             }
@@ -104,7 +128,9 @@ impl RecurrentCell for GruCell {
             let candidate = projected.narrow(1, 2 * h, h) + reset * hidden.narrow(1, 2 * h, h);
             (update, candidate)
         } else {
-            let mut hidden_rz = state.clone().matmul(w_hh.clone().narrow(1, 0, 2 * h));
+            let mut hidden_rz = matmul_state
+                .clone()
+                .matmul(w_hh.clone().narrow(1, 0, 2 * h));
             let mut hidden_n_bias = None;
             if let Some(b) = b_hh {
                 hidden_rz = hidden_rz + b.clone().narrow(1, 0, 2 * h);
@@ -113,7 +139,7 @@ impl RecurrentCell for GruCell {
             let rz = sigmoid(projected.clone().narrow(1, 0, 2 * h) + hidden_rz);
             let reset = rz.clone().narrow(1, 0, h);
             let update = rz.narrow(1, h, h);
-            let mut hidden_n = (reset * state.clone()).matmul(w_hh.narrow(1, 2 * h, h));
+            let mut hidden_n = (reset * matmul_state).matmul(w_hh.narrow(1, 2 * h, h));
             if let Some(b) = hidden_n_bias {
                 hidden_n = hidden_n + b;
             }

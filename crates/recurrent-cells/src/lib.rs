@@ -1,10 +1,12 @@
 //! Recurrent cells and sequence layers on [burn](https://burn.dev), matching PyTorch.
 //!
 //! - Cells, one step at a time: [`RnnCell`] (tanh or relu), [`LstmCell`], [`GruCell`]
-//!   (PyTorch's reset-after formulation or the original reset-before one), all behind the
-//!   small [`RecurrentCell`] trait: `zero_state`, `step(x_t, state) -> state`.
-//! - Layers over whole sequences: [`Rnn`], [`Lstm`], [`Gru`], with `n_layers`, dropout
-//!   between layers, `bidirectional`, `bias`, `reverse`, batch-first or time-major input, an
+//!   (PyTorch's reset-after formulation or the original reset-before one), and the
+//!   layer-normalised [`LnLstmCell`] (Ba et al. 2016), all behind the small
+//!   [`RecurrentCell`] trait: `zero_state`, `step(x_t, state) -> state`.
+//! - Layers over whole sequences: [`Rnn`], [`Lstm`], [`Gru`], [`LnLstm`], with `n_layers`,
+//!   dropout between layers, variational recurrent dropout (Keras' `recurrent_dropout`),
+//!   `bidirectional`, `bias`, `reverse`, batch-first or time-major input, an
 //!   initial state in and the final state out in PyTorch's `[n_layers * dirs, batch,
 //!   d_hidden]` layout, and variable lengths with `pack_padded_sequence` semantics
 //!   ([`SequenceInput::lengths`]).
@@ -45,6 +47,8 @@ mod gru;
 mod gru_cell;
 mod input;
 mod layer;
+mod ln_lstm;
+mod ln_lstm_cell;
 mod lstm;
 mod lstm_cell;
 mod rnn;
@@ -59,6 +63,8 @@ pub use gru::{Gru, GruConfig};
 pub use gru_cell::{GruCell, GruCellConfig};
 pub use input::{SequenceInput, lengths_tensor, lengths_to_mask, mask_to_lengths};
 pub use layer::RecurrentLayer;
+pub use ln_lstm::{LnLstm, LnLstmConfig};
+pub use ln_lstm_cell::{LnLstmCell, LnLstmCellConfig};
 pub use lstm::{Lstm, LstmConfig};
 pub use lstm_cell::{LstmCell, LstmCellConfig, LstmState};
 pub use rnn::{Rnn, RnnConfig};
@@ -69,8 +75,9 @@ pub use state_dict::{StateDict, write_atomic};
 /// The types most programs need.
 pub mod prelude {
     pub use crate::{
-        CellState, Gru, GruCell, GruCellConfig, GruConfig, Lstm, LstmCell, LstmCellConfig,
-        LstmConfig, LstmState, RecurrentCell, RecurrentLayer, Rnn, RnnActivation, RnnCell,
-        RnnCellConfig, RnnConfig, SequenceInput, StateDict, lengths_to_mask,
+        CellState, Gru, GruCell, GruCellConfig, GruConfig, LnLstm, LnLstmCell, LnLstmCellConfig,
+        LnLstmConfig, Lstm, LstmCell, LstmCellConfig, LstmConfig, LstmState, RecurrentCell,
+        RecurrentLayer, Rnn, RnnActivation, RnnCell, RnnCellConfig, RnnConfig, SequenceInput,
+        StateDict, lengths_to_mask,
     };
 }

@@ -42,6 +42,12 @@ pub struct RnnConfig {
     /// Dropout probability on the outputs of every layer but the last, in training only.
     #[config(default = 0.0)]
     pub dropout: f64,
+    /// Variational recurrent dropout (Gal & Ghahramani 2016; Keras `recurrent_dropout`):
+    /// the probability of dropping each unit of `h_{t-1}` where it enters the hidden matmul,
+    /// with one mask per sequence reused at every step, in training only. PyTorch's layers
+    /// have no such option; with 0 (the default) the layer is PyTorch's.
+    #[config(default = 0.0)]
+    pub recurrent_dropout: f64,
     /// Weight initializer; `None` is PyTorch's `U(-1/sqrt(d_hidden), 1/sqrt(d_hidden))`.
     #[config(default = "None")]
     pub initializer: Option<Initializer>,
@@ -67,6 +73,7 @@ impl RnnConfig {
             reverse: self.reverse,
             batch_first: self.batch_first,
             dropout: self.dropout,
+            recurrent_dropout: self.recurrent_dropout,
         };
         options.validate()?;
         let stack = options.build(|d_in| {

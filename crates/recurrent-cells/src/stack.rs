@@ -10,7 +10,7 @@
 
 use burn::module::Module;
 use burn::nn::Dropout;
-use burn::tensor::{Bool, Int, Tensor, TensorData};
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
 use crate::cell::{CellState, RecurrentCell};
 use crate::gates::{ParamRef, PytorchGates};
@@ -71,6 +71,9 @@ pub struct CellStack<C: Module> {
     pub cells: Vec<C>,
     /// Dropout on the outputs of every layer but the last (training only).
     pub dropout: Dropout,
+    /// Variational recurrent dropout on `h_{t-1}` in the hidden matmul (training only): one
+    /// mask per sequence, cell and forward call, reused at every step.
+    pub recurrent_dropout: Dropout,
     /// Number of stacked layers.
     pub n_layers: usize,
     /// Whether each layer also runs the sequence backwards and concatenates both outputs.
@@ -93,6 +96,7 @@ pub(crate) struct StackOptions {
     pub reverse: bool,
     pub batch_first: bool,
     pub dropout: f64,
+    pub recurrent_dropout: f64,
 }
 
 impl StackOptions {
@@ -110,6 +114,12 @@ impl StackOptions {
             return Err(Error::Config(format!(
                 "dropout must be in [0, 1), got {}",
                 self.dropout
+            )));
+        }
+        if !(0.0..1.0).contains(&self.recurrent_dropout) {
+            return Err(Error::Config(format!(
+                "recurrent_dropout must be in [0, 1), got {}",
+                self.recurrent_dropout
             )));
         }
         if self.reverse && self.bidirectional {
@@ -142,6 +152,7 @@ impl StackOptions {
         CellStack {
             cells,
             dropout: burn::nn::DropoutConfig::new(self.dropout).init(),
+            recurrent_dropout: burn::nn::DropoutConfig::new(self.recurrent_dropout).init(),
             n_layers: self.n_layers,
             bidirectional: self.bidirectional,
             reverse: self.reverse,
@@ -231,7 +242,9 @@ impl<C: RecurrentCell + Module> CellStack<C> {
                 let backwards = (dir == 1) != self.reverse;
                 let steps = x.project(cell, per_step);
                 let state = states[index].clone();
-                let (out, last) = run_direction(cell, steps, state, backwards, &padding);
+                let mask = self.recurrent_mask(batch, d_hidden, &device);
+                let (out, last) =
+                    run_direction(cell, steps, state, backwards, &padding, mask.as_ref());
                 outputs.push(out);
                 states[index] = last;
             }
@@ -263,6 +276,21 @@ impl<C: RecurrentCell + Module> CellStack<C> {
             x
         };
         Ok((output, merge_states(states)))
+    }
+
+    /// The recurrent-dropout mask of one cell for one forward call, `[batch, d_hidden]`
+    /// (inverted dropout: kept units scaled by `1 / (1 - p)`), or `None` when recurrent
+    /// dropout is off or the layer is not training (no autodiff device, or frozen).
+    fn recurrent_mask(&self, batch: usize, d_hidden: usize, device: &Device) -> Option<Tensor<2>> {
+        if self.recurrent_dropout.prob == 0.0 || !device.is_autodiff() {
+            return None;
+        }
+        // Dropout of ones is the mask itself, and follows Dropout's own rule for when it
+        // applies (training flag, autodiff device).
+        Some(
+            self.recurrent_dropout
+                .forward(Tensor::ones([batch, d_hidden], device)),
+        )
     }
 
     /// Splits a layer state `[n_cells, batch, d_hidden]` (per part) into cell states.
@@ -465,13 +493,15 @@ impl LayerInput {
 /// Runs one cell over the projected steps of a sequence in one direction.
 ///
 /// `steps`: `seq` projected inputs `[batch, gates * d_hidden]` → the `seq` outputs
-/// `[batch, d_hidden]` (in input order) and the final state.
+/// `[batch, d_hidden]` (in input order) and the final state. `recurrent_mask`
+/// (`[batch, d_hidden]`) is the variational recurrent-dropout mask of every step.
 pub(crate) fn run_direction<C: RecurrentCell>(
     cell: &C,
     steps: Vec<Tensor<2>>,
     mut state: C::State,
     backwards: bool,
     padding: &Option<Padding>,
+    recurrent_mask: Option<&Tensor<2>>,
 ) -> (Vec<Tensor<2>>, C::State) {
     let seq = steps.len();
     let mut outputs: Vec<Option<Tensor<2>>> = vec![None; seq];
@@ -483,17 +513,19 @@ pub(crate) fn run_direction<C: RecurrentCell>(
     };
     for t in order {
         let step_input = steps[t].take().expect("each step is used once");
+        let step = |state: C::State| match recurrent_mask {
+            Some(mask) => cell.step_projected_masked(step_input, state, mask),
+            None => cell.step_projected(step_input, state),
+        };
         match padding {
             Some(p) if t >= p.first_padded => {
                 let pad = &p.pad[t];
-                let next = cell
-                    .step_projected(step_input, state.clone())
-                    .keep_where(pad, state);
+                let next = step(state.clone()).keep_where(pad, state);
                 outputs[t] = Some(next.hidden().mask_fill(pad.clone(), 0.0));
                 state = next;
             }
             _ => {
-                state = cell.step_projected(step_input, state);
+                state = step(state);
                 outputs[t] = Some(state.hidden());
             }
         }

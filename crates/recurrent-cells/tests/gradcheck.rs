@@ -127,3 +127,18 @@ fn stacked_bidirectional_gradients_match_finite_differences() {
         &device,
     );
 }
+
+#[test]
+fn ln_lstm_gradients_match_finite_differences() {
+    // Every weight of the layer-normalised LSTM, the layer norms' gains and biases included
+    // (its state dict holds them, so `check` samples them too), in both directions.
+    let device = common::device().autodiff();
+    check("ln-lstm", LnLstmConfig::new(2, 3).init(&device), &device);
+    check(
+        "bi-ln-lstm",
+        LnLstmConfig::new(2, 2)
+            .with_bidirectional(true)
+            .init(&device),
+        &device,
+    );
+}

@@ -81,6 +81,29 @@ pub enum TrainError {
     /// An error from the data crate (atomic writes, reading series).
     #[error(transparent)]
     Data(#[from] DataError),
+    /// A model that cannot be built, run or loaded (a setting, a shape, a weight).
+    #[error(transparent)]
+    Model(#[from] recurrent_zoo::ZooError),
+    /// A weights file that cannot be read or written.
+    #[error(transparent)]
+    Weights(#[from] recurrent_cells::Error),
+    /// Weights in a file that do not fit the model (a tensor missing, mis-shaped or
+    /// unexpected).
+    #[error("{}: {source}", path.display())]
+    ModelFile {
+        /// The weights file.
+        path: PathBuf,
+        /// What does not fit.
+        source: recurrent_zoo::ZooError,
+    },
+    /// A run configuration (`config.toml`) that cannot be read or written.
+    #[error("{}: {message}", path.display())]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl TrainError {

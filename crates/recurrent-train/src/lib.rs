@@ -1,5 +1,6 @@
-//! Training for recurrent models on any burn backend: the shared loop, the training tasks,
-//! and the metrics, baselines and run directories around them.
+//! Training for the models of [`recurrent_zoo`] on any burn backend: the shared loop, the
+//! task pipelines, and the metrics, baselines, run directories and ensembles around them.
+//! The networks themselves live in the zoo; this crate feeds them data and trains them.
 //!
 //! - [`metrics`]: forecast scores (MAE, RMSE, sMAPE, MASE in [`ForecastScores`]) and
 //!   classification scores (masked accuracy, binary accuracy, a [`ConfusionMatrix`],
@@ -15,10 +16,12 @@
 //! - [`plot`]: PNG loss curves and line plots.
 //! - Tasks: [`tutorial`] (the Keras tutorial program), [`char_lm`] (character-level
 //!   language model with sampling and beam search), [`forecast`] (time-series forecaster
-//!   against naive and seasonal-naive baselines), [`tagger`] (BiLSTM sequence tagger with
-//!   character features).
+//!   against naive and seasonal-naive baselines), [`tagger`] (sequence tagger with
+//!   character features). Each task's settings embed the zoo's model configuration next to
+//!   its data and training settings, and each reads a finished run back (`load_run`).
 //! - [`run_dir`]: the layout of a run directory and crash-safe checkpoint markers
-//!   ([`RunDir`]).
+//!   ([`RunDir`]); [`run_config`]: its `config.toml`; [`ensemble`]: the member loop;
+//!   [`weights`]: weights files.
 //!
 //! Errors are [`TrainError`]s; user-supplied values (empty inputs, zero denominators,
 //! out-of-range ids) give errors or documented results, never a panic.
@@ -46,9 +49,9 @@
 //! ```
 
 pub mod baselines;
-pub mod cell_kind;
 pub mod char_lm;
 pub mod early_stopping;
+pub mod ensemble;
 pub mod error;
 pub mod fit;
 pub mod forecast;
@@ -58,12 +61,13 @@ pub mod metrics;
 pub mod optimizer;
 pub mod plot;
 pub mod progress;
+pub mod run_config;
 pub mod run_dir;
 pub mod tagger;
 pub mod tutorial;
+pub mod weights;
 
 pub use baselines::{detect_season, naive_forecast, seasonal_naive_forecast};
-pub use cell_kind::CellKind;
 pub use early_stopping::{Decision, EarlyStopping, Mode};
 pub use error::{Result, TrainError};
 pub use fit::{
@@ -78,5 +82,6 @@ pub use metrics::{
 };
 pub use optimizer::{Clipping, OptimizerKind, build_optimizer};
 pub use progress::Progress;
+pub use run_config::{SavedRun, write_config};
 pub use run_dir::RunDir;
-pub use tutorial::{TutorialCell, TutorialConfig, TutorialModel, train_tutorial};
+pub use tutorial::{TutorialConfig, train_tutorial};

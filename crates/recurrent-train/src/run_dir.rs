@@ -8,6 +8,7 @@
 //!   config.toml            the configuration the run was started with
 //!   metrics.csv            one row per epoch (History::write_csv)
 //!   metrics.json           the same history as JSON
+//!   members/member-K/      an ensemble member's own run directory (same layout)
 //!   checkpoints/
 //!     epoch-0001/          the files of the checkpoint after epoch 1
 //!     epoch-0002/
@@ -32,6 +33,8 @@ pub const CONFIG_FILE: &str = "config.toml";
 pub const METRICS_CSV: &str = "metrics.csv";
 /// The per-epoch metrics as JSON.
 pub const METRICS_JSON: &str = "metrics.json";
+/// The directory of the ensemble members' run directories.
+pub const MEMBERS_DIR: &str = "members";
 /// The directory of the checkpoints.
 pub const CHECKPOINTS_DIR: &str = "checkpoints";
 /// The marker file (inside [`CHECKPOINTS_DIR`]) naming the newest complete checkpoint.
@@ -156,6 +159,29 @@ impl RunDir {
     /// `RUN/metrics.json`.
     pub fn metrics_json_path(&self) -> PathBuf {
         self.root.join(METRICS_JSON)
+    }
+
+    /// `RUN/members/member-K`: the directory of ensemble member `k` (1-based).
+    pub fn member_path(&self, k: usize) -> PathBuf {
+        self.root.join(MEMBERS_DIR).join(format!("member-{k}"))
+    }
+
+    /// The run directory of ensemble member `k` (1-based), created for a new run or opened
+    /// to resume (see [`RunDir::create_or_resume`]).
+    pub fn member(&self, k: usize, resume: bool) -> Result<RunDir> {
+        RunDir::create_or_resume(self.member_path(k), resume)
+    }
+
+    /// Where the weights file `file` of each of `members` models lives: the run directory
+    /// itself for one model, each member's directory for an ensemble.
+    pub fn model_files(&self, members: usize, file: &str) -> Vec<PathBuf> {
+        if members <= 1 {
+            vec![self.root.join(file)]
+        } else {
+            (1..=members)
+                .map(|k| self.member_path(k).join(file))
+                .collect()
+        }
     }
 
     /// `RUN/checkpoints`.

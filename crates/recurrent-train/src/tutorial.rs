@@ -1,61 +1,33 @@
 //! The Keras tutorial program, as a training task: 1000 random sequences of shape
 //! `(10, 1)` with random 0/1 labels, `SimpleRNN(64, relu)` or `LSTM(64,
 //! return_sequences) + LSTM(32)` or `GRU(64, return_sequences) + GRU(32)`, then
-//! `Dense(1, sigmoid)`; Adam, binary cross-entropy, accuracy; 10 epochs of batch 32.
+//! `Dense(1, sigmoid)` (a zoo [`SequenceClassifier`]); Adam, binary cross-entropy,
+//! accuracy; 10 epochs of batch 32.
 //!
 //! The labels are random, so the accuracy stays near 0.5: the program measures the
 //! training machinery (and its speed), not learning.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
-use burn::module::Module;
 use burn::nn::loss::{BinaryCrossEntropyLoss, BinaryCrossEntropyLossConfig};
-use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use recurrent_cells::{
-    Gru, GruConfig, Lstm, LstmConfig, RecurrentLayer, Rnn, RnnActivation, RnnConfig, StateDict,
-};
+use recurrent_cells::RnnActivation;
+use recurrent_zoo::RecurrentKind;
+use recurrent_zoo::models::{SequenceClassifier, SequenceClassifierConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
 use crate::fit::{FitConfig, FitEvent, FitTask, StepContext, StepOutput, fit, shuffled_batches};
 use crate::history::History;
 
-/// The recurrent part of the tutorial model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TutorialCell {
-    /// `SimpleRNN(64, activation='relu')`.
-    SimpleRnn,
-    /// `LSTM(64, return_sequences=True)` then `LSTM(32)`.
-    Lstm,
-    /// `GRU(64, return_sequences=True)` then `GRU(32)`.
-    Gru,
-}
-
-impl FromStr for TutorialCell {
-    type Err = TrainError;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "simplernn" | "rnn" => Ok(Self::SimpleRnn),
-            "lstm" => Ok(Self::Lstm),
-            "gru" => Ok(Self::Gru),
-            other => Err(TrainError::invalid(
-                "cell",
-                format!("{other:?} (expected simplernn, lstm or gru)"),
-            )),
-        }
-    }
-}
-
 /// Settings of the tutorial run (the Keras program's values by default).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TutorialConfig {
-    /// The recurrent layers.
-    pub cell: TutorialCell,
+    /// The recurrent layers: `rnn` is `SimpleRNN(64, activation='relu')`; the gated cells
+    /// are two layers, `64` then `32` (`LSTM(64, return_sequences=True)`, `LSTM(32)`).
+    pub cell: RecurrentKind,
     /// Number of sequences.
     pub samples: usize,
     /// Steps per sequence.
@@ -68,7 +40,7 @@ pub struct TutorialConfig {
 
 impl TutorialConfig {
     /// The Keras program with `cell`.
-    pub fn new(cell: TutorialCell) -> Self {
+    pub fn new(cell: RecurrentKind) -> Self {
         Self {
             cell,
             samples: 1000,
@@ -77,100 +49,17 @@ impl TutorialConfig {
             fit: FitConfig::new(10, 1e-3),
         }
     }
-}
 
-/// The tutorial model: recurrent layers, then one logit per sequence.
-#[derive(Module, Debug)]
-pub struct TutorialModel {
-    rnn: Vec<Rnn>,
-    lstm: Vec<Lstm>,
-    gru: Vec<Gru>,
-    dense: Linear,
-}
-
-impl TutorialModel {
-    /// The model for `cell` on `device`.
-    pub fn new(cell: TutorialCell, device: &Device) -> Self {
-        let (rnn, lstm, gru, last) = match cell {
-            TutorialCell::SimpleRnn => (
-                vec![
-                    RnnConfig::new(1, 64)
-                        .with_activation(RnnActivation::Relu)
-                        .init(device),
-                ],
-                vec![],
-                vec![],
-                64,
-            ),
-            TutorialCell::Lstm => (
-                vec![],
-                vec![
-                    LstmConfig::new(1, 64).init(device),
-                    LstmConfig::new(64, 32).init(device),
-                ],
-                vec![],
-                32,
-            ),
-            TutorialCell::Gru => (
-                vec![],
-                vec![],
-                vec![
-                    GruConfig::new(1, 64).init(device),
-                    GruConfig::new(64, 32).init(device),
-                ],
-                32,
-            ),
-        };
-        Self {
-            rnn,
-            lstm,
-            gru,
-            dense: LinearConfig::new(last, 1).init(device),
+    /// The tutorial's network for this cell: a zoo [`SequenceClassifier`] with one input
+    /// feature, a binary head (`Dense(1, sigmoid)`) on the last step, and Keras' layers.
+    pub fn model_config(&self) -> SequenceClassifierConfig {
+        let model = SequenceClassifierConfig::new(1, 2).with_kind(self.cell);
+        match self.cell {
+            RecurrentKind::Rnn => model
+                .with_widths(vec![64])
+                .with_activation(RnnActivation::Relu),
+            _ => model.with_widths(vec![64, 32]),
         }
-    }
-
-    /// Logits `[batch]` of `x: [batch, steps, 1]`.
-    pub fn forward(&self, x: Tensor<3>) -> Tensor<1> {
-        let mut h = x;
-        for layer in &self.rnn {
-            h = layer.forward(h, None).0;
-        }
-        for layer in &self.lstm {
-            h = layer.forward(h, None).0;
-        }
-        for layer in &self.gru {
-            h = layer.forward(h, None).0;
-        }
-        let [batch, steps, hidden] = h.dims();
-        let last = h
-            .slice([0..batch, steps - 1..steps, 0..hidden])
-            .reshape([batch, hidden]);
-        self.dense.forward(last).reshape([batch])
-    }
-}
-
-impl TutorialModel {
-    /// The weights under PyTorch-style names (`lstm.0.weight_ih_l0`, ..., `dense.weight`
-    /// as `[out, in]`), for `StateDict::save` as safetensors.
-    pub fn state_dict(&self) -> StateDict {
-        let mut dict = StateDict::default();
-        for (i, layer) in self.rnn.iter().enumerate() {
-            dict.extend(layer.state_dict(&format!("rnn.{i}.")));
-        }
-        for (i, layer) in self.lstm.iter().enumerate() {
-            dict.extend(layer.state_dict(&format!("lstm.{i}.")));
-        }
-        for (i, layer) in self.gru.iter().enumerate() {
-            dict.extend(layer.state_dict(&format!("gru.{i}.")));
-        }
-        dict.insert(
-            "dense.weight",
-            self.dense.weight.val().transpose().into_data(),
-        );
-        if let Some(bias) = &self.dense.bias {
-            dict.insert("dense.bias", bias.val().into_data());
-        }
-        dict
     }
 }
 
@@ -208,7 +97,7 @@ struct TutorialTask<'a> {
 }
 
 impl FitTask for TutorialTask<'_> {
-    type Model = TutorialModel;
+    type Model = SequenceClassifier;
     type Batch = Vec<usize>;
 
     fn train_batches(&self, _epoch: usize, rng: &mut StdRng) -> Result<Vec<Vec<usize>>> {
@@ -218,7 +107,7 @@ impl FitTask for TutorialTask<'_> {
 
     fn step(
         &self,
-        model: &TutorialModel,
+        model: &SequenceClassifier,
         batch: &Vec<usize>,
         _ctx: &mut StepContext<'_>,
     ) -> Result<StepOutput> {
@@ -231,7 +120,7 @@ impl FitTask for TutorialTask<'_> {
         let ys: Vec<i64> = batch.iter().map(|&i| self.y[i]).collect();
         let xb = Tensor::<3>::from_data(TensorData::new(xs, [n, steps, 1]), &self.device);
         let yb = Tensor::<1, Int>::from_data(TensorData::new(ys.clone(), [n]), &self.device);
-        let logits = model.forward(xb);
+        let logits = model.try_forward(xb, None)?.reshape([n]);
         let loss = self.loss.forward(logits.clone(), yb);
         let logits = logits
             .inner()
@@ -246,7 +135,7 @@ impl FitTask for TutorialTask<'_> {
         Ok(StepOutput::new(loss, n as f64).with_metric("accuracy", correct as f64, n as f64))
     }
 
-    fn validate(&self, _model: &TutorialModel) -> Result<BTreeMap<String, f64>> {
+    fn validate(&self, _model: &SequenceClassifier) -> Result<BTreeMap<String, f64>> {
         Ok(BTreeMap::new())
     }
 }
@@ -258,7 +147,7 @@ pub fn train_tutorial(
     config: &TutorialConfig,
     device: &Device,
     observer: impl FnMut(FitEvent<'_>),
-) -> Result<(TutorialModel, TutorialRun)> {
+) -> Result<(SequenceClassifier, TutorialRun)> {
     if config.batch_size == 0 || config.samples == 0 || config.steps == 0 {
         return Err(TrainError::invalid(
             "tutorial",
@@ -267,7 +156,7 @@ pub fn train_tutorial(
     }
     device.seed(config.fit.seed);
     let (x, y) = tutorial_data(config);
-    let model = TutorialModel::new(config.cell, device);
+    let model = config.model_config().try_init(device)?;
     let task = TutorialTask {
         config,
         x,

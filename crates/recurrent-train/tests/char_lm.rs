@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use burn::tensor::Device;
 use recurrent_train::FitEvent;
-use recurrent_train::char_lm::{CharLmConfig, Sampling, generate, train_char_lm};
+use recurrent_train::char_lm::{CharLmTaskConfig, Sampling, generate, train_char_lm};
 
 fn text_file(name: &str, text: &str) -> PathBuf {
     let path = std::env::temp_dir().join(format!("recurrent-charlm-{}-{name}", std::process::id()));
@@ -13,12 +13,12 @@ fn text_file(name: &str, text: &str) -> PathBuf {
     path
 }
 
-fn small(data: PathBuf) -> CharLmConfig {
-    let mut config = CharLmConfig::new(data);
+fn small(data: PathBuf) -> CharLmTaskConfig {
+    let mut config = CharLmTaskConfig::new(data);
     config.seq_len = 20;
     config.batch_size = 8;
-    config.embed = 8;
-    config.hidden = 32;
+    config.model.d_embed = 8;
+    config.model.d_hidden = 32;
     config.fit.epochs = 4;
     config.fit.lr = 1e-2;
     config
@@ -144,13 +144,24 @@ fn a_text_too_short_for_one_window_names_the_file() {
 }
 
 #[test]
-fn gru_and_rnn_models_learn_and_reload_under_their_own_names() {
-    use recurrent_train::CellKind;
-    use recurrent_train::char_lm::CharLm;
+fn every_cell_and_the_residual_stack_learn_and_reload_from_their_run_directory() {
+    use recurrent_train::RunDir;
+    use recurrent_train::char_lm::{CharLmTaskConfig, MODEL_FILE, TOKENIZER_FILE, load_run};
+    use recurrent_train::weights::save_weights;
+    use recurrent_zoo::RecurrentKind;
     let text = "to be or not to be, that is the question.\n".repeat(60);
-    for (cell, prefix) in [(CellKind::Gru, "gru."), (CellKind::Rnn, "rnn.")] {
-        let mut config = small(text_file(&format!("repeat-{cell}.txt"), &text));
-        config.cell = cell;
+    let variants: [(RecurrentKind, bool, f64); 4] = [
+        (RecurrentKind::Gru, false, 0.0),
+        (RecurrentKind::Rnn, false, 0.0),
+        (RecurrentKind::LnLstm, false, 0.0),
+        (RecurrentKind::Lstm, true, 0.2),
+    ];
+    for (cell, residual, recurrent_dropout) in variants {
+        let mut config = small(text_file(&format!("repeat-{cell}-{residual}.txt"), &text));
+        config.model.kind = cell;
+        config.model.n_layers = if residual { 2 } else { 1 };
+        config.model.residual = residual;
+        config.model.recurrent_dropout = recurrent_dropout;
         let run = train_char_lm(&config, &Device::flex().autodiff(), None, false, |_| {}).unwrap();
         let records = run.history.records();
         let (first, last) = (
@@ -158,16 +169,20 @@ fn gru_and_rnn_models_learn_and_reload_under_their_own_names() {
             records.last().unwrap().train["loss"],
         );
         assert!(last < first && last < 2.5, "{cell}: loss {first} -> {last}");
-        let dict = run.model.state_dict();
-        assert!(
-            dict.get(&format!("{prefix}weight_hh_l0")).is_some(),
-            "{cell}"
-        );
-        assert!(dict.get("lstm.weight_hh_l0").is_none(), "{cell}");
+        // Written as a run directory, read back as `predict` reads it.
+        let dir = std::env::temp_dir().join(format!(
+            "recurrent-charlm-run-{}-{cell}-{residual}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let run_dir = RunDir::create(&dir).unwrap();
+        recurrent_train::write_config(&run_dir, "char-lm", "flex", &config).unwrap();
+        run.tokenizer.save(&dir.join(TOKENIZER_FILE)).unwrap();
+        save_weights(&run.model, &dir.join(MODEL_FILE)).unwrap();
         let device = Device::flex();
-        let vocab = run.tokenizer.vocab_size();
-        let reloaded = CharLm::from_state_dict(&config, vocab, &dict, &device).unwrap();
-        let sample = |model: &CharLm| {
+        let reloaded = load_run(&dir, &device).unwrap();
+        assert_eq!(reloaded.config, config);
+        let sample = |model: &recurrent_zoo::models::CharLm| {
             generate(
                 model,
                 &run.tokenizer,
@@ -179,11 +194,18 @@ fn gru_and_rnn_models_learn_and_reload_under_their_own_names() {
             )
             .unwrap()
         };
-        assert_eq!(sample(&run.model), sample(&reloaded), "{cell}");
-        // An LSTM's weights do not load into a GRU model.
-        let mut lstm_config = config.clone();
-        lstm_config.cell = CellKind::Lstm;
-        assert!(CharLm::from_state_dict(&lstm_config, vocab, &dict, &device).is_err());
+        assert_eq!(sample(&run.model), sample(&reloaded.model), "{cell}");
+        // Weights of another cell do not load: the error names the file and the tensor.
+        let mut other: CharLmTaskConfig = config.clone();
+        other.model.kind = if cell == RecurrentKind::Gru {
+            RecurrentKind::Lstm
+        } else {
+            RecurrentKind::Gru
+        };
+        recurrent_train::write_config(&run_dir, "char-lm", "flex", &other).unwrap();
+        let err = load_run(&dir, &device).unwrap_err().to_string();
+        assert!(err.contains(MODEL_FILE) && err.contains("weight_"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
 

@@ -6,14 +6,14 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Device;
 use recurrent_data::series::TimeSeries;
-use recurrent_train::CellKind;
 use recurrent_train::fit::TeacherForcing;
 use recurrent_train::forecast::{
-    ForecastConfig, ForecastMode, ForecastModel, ForecastSetup, WindowNorm, forecast_blocks,
-    forecast_next, load_model,
+    ForecastConfig, ForecastMode, ForecastSetup, WindowNorm, forecast_blocks, forecast_next,
+    model_config,
 };
+use recurrent_zoo::RecurrentKind;
 
 /// burn's device random generator is global: tests that seed it take turns.
 static SEEDED: Mutex<()> = Mutex::new(());
@@ -59,7 +59,7 @@ fn small_config(epochs: usize) -> ForecastConfig {
     config.season = Some(3);
     config.test_points = Some(10);
     config.valid_points = Some(8);
-    config.hidden = 8;
+    config.model.d_hidden = 8;
     config.fit.epochs = epochs;
     config
 }
@@ -166,7 +166,7 @@ fn lstm_learns_a_seasonal_series_and_beats_naive() {
     config.lookback = Some(24);
     config.test_points = Some(24);
     config.valid_points = Some(24);
-    config.hidden = 16;
+    config.model.d_hidden = 16;
     config.log = Some(false);
     config.fit.epochs = 40;
     config.fit.lr = 1e-2;
@@ -191,98 +191,11 @@ fn lstm_learns_a_seasonal_series_and_beats_naive() {
 }
 
 #[test]
-fn autoregressive_fast_path_matches_step_by_step_teacher_forcing() {
-    let _guard = lock();
-    let device = Device::flex();
-    device.seed(3);
-    let (b, lookback, horizon, f) = (2, 5, 4, 2);
-    let model = ForecastModel::new(CellKind::Gru, f, 6, 2, f, &device);
-    let values: Vec<f32> = (0..b * lookback * f)
-        .map(|i| (i as f32 * 0.37).sin())
-        .collect();
-    let x: Tensor<3> = Tensor::from_data(TensorData::new(values, [b, lookback, f]), &device);
-    let truth_values: Vec<f32> = (0..b * horizon * f)
-        .map(|i| (i as f32 * 0.91).cos())
-        .collect();
-    let truth: Tensor<3> =
-        Tensor::from_data(TensorData::new(truth_values, [b, horizon, f]), &device);
-    let ones = Tensor::<3>::ones([b, horizon - 1, 1], &device);
-    let zeros = Tensor::<3>::zeros([b, horizon - 1, 1], &device);
-    let fast = model.forward_autoregressive(
-        x.clone(),
-        horizon,
-        Some((truth.clone(), ones.clone())),
-        true,
-        None,
-    );
-    let slow =
-        model.forward_autoregressive(x.clone(), horizon, Some((truth.clone(), ones)), false, None);
-    let free = model.forward_autoregressive(x.clone(), horizon, None, false, None);
-    let never = model.forward_autoregressive(x.clone(), horizon, Some((truth, zeros)), false, None);
-    assert_eq!(fast.dims(), [b, horizon, f]);
-    let max_diff = |a: Tensor<3>, b: Tensor<3>| (a - b).abs().max().into_scalar::<f32>();
-    assert!(max_diff(fast.clone(), slow) < 1e-5);
-    assert!(max_diff(free.clone(), never) < 1e-6);
-    // the first step sees no fed value; later steps differ between truth and prediction
-    assert!(
-        max_diff(
-            fast.clone().slice([0..b, 0..1, 0..f]),
-            free.clone().slice([0..b, 0..1, 0..f])
-        ) < 1e-6
-    );
-    assert!(max_diff(fast, free) > 1e-4);
-
-    // with a level column (last-level normalisation) the fed rows get `target + base`
-    let model = ForecastModel::new(CellKind::Lstm, f + 1, 6, 1, f, &device);
-    let level_x: Vec<f32> = (0..b * lookback * (f + 1))
-        .map(|i| (i as f32 * 0.21).sin())
-        .collect();
-    let level_x: Tensor<3> =
-        Tensor::from_data(TensorData::new(level_x, [b, lookback, f + 1]), &device);
-    let base: Tensor<3> =
-        Tensor::from_data(TensorData::new(vec![0.5f32, -1.0], [b, 1, 1]), &device);
-    let truth: Tensor<3> = Tensor::from_data(
-        TensorData::new(
-            (0..b * horizon * f)
-                .map(|i| i as f32 * 0.1)
-                .collect::<Vec<f32>>(),
-            [b, horizon, f],
-        ),
-        &device,
-    );
-    let ones = Tensor::<3>::ones([b, horizon - 1, 1], &device);
-    let fast = model.forward_autoregressive(
-        level_x.clone(),
-        horizon,
-        Some((truth.clone(), ones.clone())),
-        true,
-        Some(base.clone()),
-    );
-    let slow = model.forward_autoregressive(
-        level_x.clone(),
-        horizon,
-        Some((truth.clone(), ones.clone())),
-        false,
-        Some(base.clone()),
-    );
-    assert!(max_diff(fast.clone(), slow) < 1e-5);
-    // a different level changes the forecast after the first step
-    let other = model.forward_autoregressive(
-        level_x,
-        horizon,
-        Some((truth, ones)),
-        true,
-        Some(base.add_scalar(3.0)),
-    );
-    assert!(max_diff(fast, other) > 1e-4);
-}
-
-#[test]
 fn autoregressive_mode_trains_with_decaying_teacher_forcing() {
     let _guard = lock();
     let mut config = small_config(3);
     config.mode = ForecastMode::Autoregressive;
-    config.cell = CellKind::Gru;
+    config.model.kind = RecurrentKind::Gru;
     config.fit.early_stopping = None;
     config.fit.teacher_forcing = TeacherForcing {
         start: 1.0,
@@ -308,14 +221,14 @@ fn saved_weights_forecast_the_same_and_next_horizon_follows_the_series() {
     let _guard = lock();
     let mut config = small_config(2);
     config.normalize = WindowNorm::Last;
-    config.cell = CellKind::Rnn;
+    config.model.kind = RecurrentKind::Rnn;
     let values = seasonal(80);
     let setup = ForecastSetup::from_series(&config, series(values.clone())).unwrap();
     let device = Device::flex();
     let member = setup.train(5, &device, None, false, |_| {}).unwrap();
     let dir = scratch("weights");
     let path = dir.join("model.safetensors");
-    member.model.state_dict().save(&path).unwrap();
+    recurrent_train::weights::save_weights(&member.model, &path).unwrap();
     let dict = recurrent_cells::StateDict::load(&path).unwrap();
     // PyTorch names: an `rnn` layer and a `head` read-out of [horizon, hidden]
     assert!(dict.get("rnn.weight_ih_l0").is_some());
@@ -323,7 +236,8 @@ fn saved_weights_forecast_the_same_and_next_horizon_follows_the_series() {
         dict.get("head.weight").unwrap().shape().to_vec(),
         vec![4, 8]
     );
-    let loaded = load_model(setup.config(), 1, &dict, &device).unwrap();
+    let blank = model_config(setup.config(), 1).unwrap().init(&device);
+    let loaded = recurrent_train::weights::load_weights(blank, &path).unwrap();
     let reloaded = setup.model_forecast(&loaded, &device).unwrap();
     for (a, b) in reloaded.iter().zip(&member.forecast) {
         assert!((a - b).abs() < 1e-6 * b.abs().max(1.0), "{a} vs {b}");
@@ -336,13 +250,16 @@ fn saved_weights_forecast_the_same_and_next_horizon_follows_the_series() {
         assert!((a - b).abs() < 1e-6 * b.abs().max(1.0), "{a} vs {b}");
     }
     // a mis-shaped model is an error naming the tensor
-    let mut wrong = config.clone();
-    wrong.hidden = 9;
-    wrong.lookback = Some(8);
-    let err = load_model(&wrong, 1, &dict, &device)
+    let mut wrong = setup.config().clone();
+    wrong.model.d_hidden = 9;
+    let blank = model_config(&wrong, 1).unwrap().init(&device);
+    let err = recurrent_train::weights::load_weights(blank, &path)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("weight"), "{err}");
+    assert!(
+        err.contains("model.safetensors") && err.contains("weight"),
+        "{err}"
+    );
 }
 
 #[test]

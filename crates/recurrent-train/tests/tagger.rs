@@ -9,12 +9,12 @@ use burn::tensor::{Device, Tensor};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use recurrent_data::Sentence;
-use recurrent_train::CellKind;
 use recurrent_train::tagger::{
-    InputFormat, TaggerConfig, TaggerData, TaggerModel, TaggerVocabs, encode, evaluate_part,
-    gold_tags, load_model, make_batch, predict_tags, read_tagging_input, save_model, score,
-    tag_probabilities, train_tagger, write_tagged,
+    InputFormat, TaggerData, TaggerTaskConfig, TaggerVocabs, encode, evaluate_part, gold_tags,
+    make_batch, predict_tags, read_tagging_input, score, tag_probabilities, train_tagger,
+    write_tagged,
 };
+use recurrent_zoo::{PytorchWeights, RecurrentKind};
 
 /// burn's flex backend seeds one random generator for all its devices: tests that seed it
 /// and draw weights hold this lock, so that each sees the weights its seed gives.
@@ -99,13 +99,13 @@ fn toy_corpus(n: usize, seed: u64, fresh: bool) -> Vec<Sentence> {
     out
 }
 
-fn small_config(char_features: usize) -> TaggerConfig {
-    let mut config = TaggerConfig::new("toy.conll");
-    config.word_embed = 16;
-    config.char_embed = 8;
-    config.char_features = char_features;
-    config.hidden = 24;
-    config.dropout = 0.1;
+fn small_config(char_features: usize) -> TaggerTaskConfig {
+    let mut config = TaggerTaskConfig::new("toy.conll");
+    config.model.d_word = 16;
+    config.model.d_char = 8;
+    config.model.char_features = char_features;
+    config.model.d_hidden = 24;
+    config.model.dropout = 0.1;
     config.batch_size = 16;
     config.min_word_freq = 2;
     config.fit.epochs = 40;
@@ -114,7 +114,7 @@ fn small_config(char_features: usize) -> TaggerConfig {
     config
 }
 
-fn toy_data(config: &TaggerConfig) -> TaggerData {
+fn toy_data(config: &TaggerTaskConfig) -> TaggerData {
     TaggerData::from_parts(
         config,
         ("toy train".into(), toy_corpus(240, 1, false)),
@@ -125,7 +125,7 @@ fn toy_data(config: &TaggerConfig) -> TaggerData {
 }
 
 /// Accuracy on the test tokens that are names or nouns never seen in training.
-fn unseen_word_accuracy(config: &TaggerConfig) -> (f64, f64) {
+fn unseen_word_accuracy(config: &TaggerTaskConfig) -> (f64, f64) {
     let data = toy_data(config);
     let fitted = train_tagger(
         config,
@@ -220,14 +220,14 @@ fn padding_never_changes_a_sentences_scores() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let train = toy_corpus(50, 4, false);
-    for cell in [CellKind::Lstm, CellKind::Gru] {
+    for cell in [RecurrentKind::Lstm, RecurrentKind::Gru] {
         let mut config = small_config(8);
-        config.cell = cell;
-        config.layers = 2;
+        config.model.kind = cell;
+        config.model.n_layers = 2;
         let vocabs = TaggerVocabs::fit(&train, false, 1, 24).unwrap();
         let device = Device::flex();
         device.seed(3);
-        let model = TaggerModel::new(&config, config.dims(&vocabs), &device).unwrap();
+        let model = config.model_config(&vocabs).init(&device);
         let short = sentence(&[("Kim", "NAME"), ("saw", "VERB"), ("it", "NOUN")]);
         let long = sentence(&[
             ("the", "DET"),
@@ -373,41 +373,46 @@ fn weights_round_trip_through_pytorch_named_safetensors() {
     let vocabs = TaggerVocabs::fit(&train, false, 1, 24).unwrap();
     let device = Device::flex();
     device.seed(11);
-    let model = TaggerModel::new(&config, config.dims(&vocabs), &device).unwrap();
-    let dict = model.state_dict();
+    let model = config.model_config(&vocabs).init(&device);
+    let dict = model.state_dict("");
     for name in [
         "word_embed.weight",
-        "char_embed.weight",
-        "char_cnn.weight",
-        "char_cnn.bias",
-        "rnn.weight_ih_l0",
-        "rnn.weight_hh_l0_reverse",
-        "out.weight",
-        "out.bias",
+        "char_cnn.embed.weight",
+        "char_cnn.conv.weight",
+        "char_cnn.conv.bias",
+        "encoder.layers.0.forward.weight_ih_l0",
+        "encoder.layers.0.backward.weight_hh_l0",
+        "head.weight",
+        "head.bias",
     ] {
         assert!(dict.get(name).is_some(), "{name} missing");
     }
-    let out = dict.get("out.weight").unwrap().shape().to_vec();
-    assert_eq!(out, vec![vocabs.n_tags(), 2 * config.hidden]);
+    let out = dict.get("head.weight").unwrap().shape().to_vec();
+    assert_eq!(out, vec![vocabs.n_tags(), 2 * config.model.d_hidden]);
     assert_eq!(
-        dict.get("char_cnn.weight").unwrap().shape().to_vec(),
+        dict.get("char_cnn.conv.weight").unwrap().shape().to_vec(),
         vec![8, 8, 3]
     );
 
+    // A run directory as the task writes it, read back as `predict` reads it.
+    use recurrent_train::tagger::{MODEL_FILE, load_run};
     let dir = scratch("weights");
-    let path = save_model(&model, &dir).unwrap();
-    let loaded = load_model(&path, &config, &vocabs, &device).unwrap();
+    let run_dir = recurrent_train::RunDir::open(&dir).unwrap();
+    recurrent_train::write_config(&run_dir, "tagger", "flex", &config).unwrap();
+    vocabs.save(&dir).unwrap();
+    recurrent_train::weights::save_weights(&model, &dir.join(MODEL_FILE)).unwrap();
+    let loaded = load_run(&dir, &device).unwrap();
+    assert_eq!(loaded.models.len(), 1);
     let tokens: Vec<Vec<String>> = train.iter().map(|s| s.tokens.clone()).collect();
     let a = predict_tags(std::slice::from_ref(&model), &vocabs, &tokens, 8, &device).unwrap();
-    let b = predict_tags(std::slice::from_ref(&loaded), &vocabs, &tokens, 8, &device).unwrap();
+    let b = predict_tags(&loaded.models, &loaded.vocabs, &tokens, 8, &device).unwrap();
     assert_eq!(a, b);
 
-    // Settings that do not fit the weights: an error naming the tensor.
+    // Settings that do not fit the weights: an error naming the file and the tensor.
     let mut other = config.clone();
-    other.hidden = 12;
-    let err = load_model(&path, &other, &vocabs, &device)
-        .unwrap_err()
-        .to_string();
+    other.model.d_hidden = 12;
+    recurrent_train::write_config(&run_dir, "tagger", "flex", &other).unwrap();
+    let err = load_run(&dir, &device).unwrap_err().to_string();
     assert!(
         err.contains("model.safetensors") && err.contains("weight"),
         "{err}"
@@ -424,9 +429,9 @@ fn an_ensemble_averages_its_members_probabilities() {
     let vocabs = TaggerVocabs::fit(&train, false, 1, 24).unwrap();
     let device = Device::flex();
     device.seed(1);
-    let m1 = TaggerModel::new(&config, config.dims(&vocabs), &device).unwrap();
+    let m1 = config.model_config(&vocabs).init(&device);
     device.seed(2);
-    let m2 = TaggerModel::new(&config, config.dims(&vocabs), &device).unwrap();
+    let m2 = config.model_config(&vocabs).init(&device);
     let (encoded, _) = encode(&vocabs, &train);
     let n = vocabs.n_tags();
     let p1 = tag_probabilities(std::slice::from_ref(&m1), &encoded, n, 7, &device).unwrap();
@@ -451,7 +456,7 @@ fn encoded_len(probs: &[f32], n_tags: usize) -> usize {
 
 #[test]
 fn reads_the_fixtures_and_splits_a_single_file() {
-    let mut config = TaggerConfig::new(fixture("pos_sample.tsv"));
+    let mut config = TaggerTaskConfig::new(fixture("pos_sample.tsv"));
     config.split = recurrent_data::SplitFractions::new(0.6, 0.2, 0.2);
     let data = TaggerData::load(&config).unwrap();
     let total = data.train.sentences.len() + data.valid.sentences.len() + data.test.sentences.len();
@@ -468,7 +473,7 @@ fn reads_the_fixtures_and_splits_a_single_file() {
     assert!(!data.vocabs.tags.is_bio());
 
     // The NER sample: tag in the last column, BIO.
-    let mut config = TaggerConfig::new(fixture("ner_sample.conll"));
+    let mut config = TaggerTaskConfig::new(fixture("ner_sample.conll"));
     config.valid = Some(fixture("ner_sample.conll"));
     config.test = Some(fixture("ner_sample.conll"));
     let data = TaggerData::load(&config).unwrap();
@@ -482,14 +487,14 @@ fn reads_the_fixtures_and_splits_a_single_file() {
 
 #[test]
 fn bad_files_are_file_line_errors() {
-    let config = TaggerConfig::new(fixture("missing_tag.conll"));
+    let config = TaggerTaskConfig::new(fixture("missing_tag.conll"));
     let err = TaggerData::load(&config).unwrap_err().to_string();
     assert!(
         err.contains("missing_tag.conll:4") && err.contains("no tag"),
         "{err}"
     );
 
-    let mut config = TaggerConfig::new(fixture("pos_sample.tsv"));
+    let mut config = TaggerTaskConfig::new(fixture("pos_sample.tsv"));
     config.valid = Some(fixture("ragged.tsv"));
     let err = TaggerData::load(&config).unwrap_err().to_string();
     assert!(
@@ -497,11 +502,11 @@ fn bad_files_are_file_line_errors() {
         "{err}"
     );
 
-    let config = TaggerConfig::new(fixture("does-not-exist.conll"));
+    let config = TaggerTaskConfig::new(fixture("does-not-exist.conll"));
     let err = TaggerData::load(&config).unwrap_err().to_string();
     assert!(err.contains("does-not-exist.conll"), "{err}");
 
-    let mut config = TaggerConfig::new(fixture("pos_sample.tsv"));
+    let mut config = TaggerTaskConfig::new(fixture("pos_sample.tsv"));
     config.tag_column = Some(4);
     let err = TaggerData::load(&config).unwrap_err().to_string();
     assert!(
@@ -513,7 +518,7 @@ fn bad_files_are_file_line_errors() {
     let dir = scratch("tiny");
     let tiny = dir.join("tiny.conll");
     std::fs::write(&tiny, "a\tX\n\nb\tY\n").unwrap();
-    let err = TaggerData::load(&TaggerConfig::new(&tiny))
+    let err = TaggerData::load(&TaggerTaskConfig::new(&tiny))
         .unwrap_err()
         .to_string();
     assert!(

@@ -4,9 +4,10 @@
 //!
 //! | crate | what |
 //! |---|---|
-//! | [`cells`] (`recurrent-cells`) | RNN, LSTM and GRU cells and layers, PyTorch weights, parity runner |
+//! | [`cells`] (`recurrent-cells`) | RNN, LSTM, GRU and LayerNorm-LSTM cells and layers, recurrent dropout, PyTorch weights, parity runner |
+//! | [`zoo`] (`recurrent-zoo`) | every network: any recurrent layer, bidirectional (merge modes), residual stacks, attention, CNN+RNN, task heads, and the task models |
 //! | [`data`] (`recurrent-data`) | padding, masks, batchers and bucketing, tokenizers, language-model, time-series and CoNLL datasets, file inspection |
-//! | [`train`] (`recurrent-train`) | metrics, forecasting baselines, early stopping, run directories, optimisers, the tutorial task |
+//! | [`train`] (`recurrent-train`) | the training loop, metrics, forecasting baselines, early stopping, run directories, ensembles, and the task pipelines |
 //!
 //! Backends are Cargo features forwarded to burn: `flex` (pure-Rust CPU, the default),
 //! `ndarray` (CPU) and `wgpu` (GPU through Vulkan, Metal or DirectX). [`backend::Backend`]
@@ -31,10 +32,15 @@ pub use burn;
 pub use recurrent_cells as cells;
 pub use recurrent_data as data;
 pub use recurrent_train as train;
+pub use recurrent_zoo as zoo;
 
 /// The types most programs need.
 pub mod prelude {
     pub use crate::backend::Backend;
     pub use burn::tensor::{Device, Int, Tensor};
     pub use recurrent_cells::prelude::*;
+    pub use recurrent_zoo::{
+        Bidirectional, BidirectionalConfig, MergeMode, PytorchWeights, Recurrent, RecurrentConfig,
+        RecurrentKind, RecurrentStack, RecurrentStackConfig, RecurrentState,
+    };
 }

@@ -3,7 +3,7 @@
 //!
 //! What it shows:
 //!
-//! - [`TaggerConfig`]: the settings (the CoNLL files, word embeddings and character-CNN
+//! - [`TaggerTaskConfig`]: the settings (the CoNLL files, word embeddings and character-CNN
 //!   features, the BiLSTM, the training loop), here cut down to a short run;
 //! - [`TaggerData::load`]: the files read, vocabularies fitted on the training part, every
 //!   part encoded;
@@ -28,7 +28,7 @@ use clap::Parser;
 use recurrent::backend::{self, Backend};
 use recurrent::train::Progress;
 use recurrent::train::tagger::{
-    TaggerConfig, TaggerData, evaluate_part, predict_tags, train_tagger,
+    TaggerData, TaggerTaskConfig, evaluate_part, predict_tags, train_tagger,
 };
 
 /// Train a part-of-speech tagger on the Turkish Web Treebank and tag two sentences.
@@ -64,7 +64,7 @@ fn main() -> Result<()> {
     // features, one BiLSTM layer of 128 per direction, dropout 0.33, Adam 2e-3, early
     // stopping on validation macro F1), with the treebank's own validation and test files
     // and a short training budget: whichever of `epochs` and `minutes` comes first.
-    let mut config = TaggerConfig::new(bundled("pos_turkish_twt_train.conll"));
+    let mut config = TaggerTaskConfig::new(bundled("pos_turkish_twt_train.conll"));
     config.valid = Some(bundled("pos_turkish_twt_valid.conll"));
     config.test = Some(bundled("pos_turkish_twt_test.conll"));
     config.fit.epochs = args.epochs;

@@ -2,7 +2,7 @@
 //!
 //! What it shows:
 //!
-//! - [`CharLmConfig`]: the settings of a run (model sizes, windows, and the training loop's
+//! - [`CharLmTaskConfig`]: the settings of a run (model sizes, windows, and the training loop's
 //!   [`recurrent::train::FitConfig`] with its time budget);
 //! - [`train_char_lm`]: reading and splitting the text, fitting the character tokenizer,
 //!   and training through the shared loop, with [`Progress`] drawing a bar per epoch (or
@@ -26,7 +26,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use recurrent::backend::{self, Backend};
 use recurrent::train::Progress;
-use recurrent::train::char_lm::{CharLmConfig, Sampling, generate, train_char_lm};
+use recurrent::train::char_lm::{CharLmTaskConfig, Sampling, generate, train_char_lm};
 
 /// Train a character-level LSTM on a text, then generate from it.
 #[derive(Parser, Debug)]
@@ -66,8 +66,8 @@ fn main() -> Result<()> {
     // norm clipped at 5, a 90/5/5 split by position), a smaller LSTM, and a time budget:
     // training stops after `minutes` even in the middle of an epoch, and still returns the
     // model with its validation and test loss.
-    let mut config = CharLmConfig::new(data.clone());
-    config.hidden = args.hidden;
+    let mut config = CharLmTaskConfig::new(data.clone());
+    config.model.d_hidden = args.hidden;
     config.fit.epochs = 50;
     config.fit.max_minutes = Some(args.minutes);
 
@@ -77,7 +77,7 @@ fn main() -> Result<()> {
     let device = backend.device()?;
     println!(
         "training a character-level LSTM (hidden {}) on {} with {} for at most {} minute(s)",
-        config.hidden,
+        config.model.d_hidden,
         data.display(),
         backend::describe(backend, &device),
         args.minutes

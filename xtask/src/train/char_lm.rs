@@ -1,14 +1,19 @@
-//! `cargo xtask train char-lm`: a character-level LSTM language model; prints validation
-//! loss (nats/char), perplexity, a generated sample and the run directory.
+//! `cargo xtask train char-lm`: a character-level language model (the zoo's `CharLm`: LSTM
+//! by default, `--cell rnn|gru|ln-lstm`, `--residual`, `--recurrent-dropout`); prints
+//! validation loss (nats/char), perplexity, a generated sample and the run directory.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
 use recurrent::train::char_lm::{
-    CharLm, CharLmConfig, CharLmData, Sampling, evaluate_ensemble, generate, train_char_lm,
+    CharLmData, CharLmTaskConfig, MODEL_FILE, Sampling, TOKENIZER_FILE, evaluate_ensemble,
+    generate, train_char_lm,
 };
+use recurrent::train::ensemble::train_members;
+use recurrent::train::weights::save_weights;
 use recurrent::train::{Progress, plot};
+use recurrent::zoo::models::CharLm;
 use serde::Serialize;
 
 use super::TaskCtx;
@@ -28,9 +33,18 @@ pub struct CharLmArgs {
     /// Embedding size [default: 32].
     #[arg(long)]
     pub embed: Option<usize>,
-    /// Dropout on the LSTM outputs while training [default: 0].
+    /// Dropout between the recurrent layers and before the read-out while training
+    /// [default: 0].
     #[arg(long)]
     pub dropout: Option<f64>,
+    /// Residual connections around every recurrent layer (x + f(x)); `--residual false`
+    /// turns them off in a repeated run.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub residual: Option<bool>,
+    /// Variational recurrent dropout on h(t-1) in every step (Keras' recurrent_dropout)
+    /// [default: 0].
+    #[arg(long)]
+    pub recurrent_dropout: Option<f64>,
     /// Text the sample starts from.
     #[arg(long, default_value = "HAMLET.\n")]
     pub prime: String,
@@ -59,6 +73,8 @@ impl Default for CharLmArgs {
             seq_len: None,
             embed: None,
             dropout: None,
+            residual: None,
+            recurrent_dropout: None,
             prime: "HAMLET.\n".into(),
             length: 400,
             temperature: 0.8,
@@ -117,8 +133,8 @@ pub fn sampling(
 
 /// The settings of a run without `--config`: the library's defaults, and for the short
 /// default run 20 epochs or 4 minutes.
-fn default_config(ctx: &TaskCtx) -> CharLmConfig {
-    let mut config = CharLmConfig::new(PathBuf::from(HAMLET));
+fn default_config(ctx: &TaskCtx) -> CharLmTaskConfig {
+    let mut config = CharLmTaskConfig::new(PathBuf::from(HAMLET));
     config.fit.epochs = 10;
     if ctx.common.epochs.is_none() && ctx.common.max_minutes.is_none() {
         config.fit.epochs = 20;
@@ -136,16 +152,23 @@ pub fn run(ctx: &TaskCtx, args: &CharLmArgs) -> Result<()> {
     if let Some(seq_len) = args.seq_len {
         config.seq_len = seq_len;
     }
+    let model = &mut config.model;
     if let Some(embed) = args.embed {
-        config.embed = embed;
+        model.d_embed = embed;
     }
     if let Some(dropout) = args.dropout {
-        config.dropout = dropout;
+        model.dropout = dropout;
+    }
+    if let Some(residual) = args.residual {
+        model.residual = residual;
+    }
+    if let Some(p) = args.recurrent_dropout {
+        model.recurrent_dropout = p;
     }
     ctx.apply_model_options(
-        &mut config.cell,
-        &mut config.hidden,
-        &mut config.layers,
+        &mut model.kind,
+        &mut model.d_hidden,
+        &mut model.n_layers,
         &mut config.batch_size,
     );
     let members = ctx.members()?;
@@ -155,13 +178,20 @@ pub fn run(ctx: &TaskCtx, args: &CharLmArgs) -> Result<()> {
     }
     let sampling = sampling(args.beam, args.greedy, args.temperature, args.top_k);
     ctx.write_config("char-lm", &config)?;
+    let m = &config.model;
     println!(
-        "char-lm: {} on {}, {} {}x{}, windows of {}, up to {} epochs{}",
+        "char-lm: {} on {}, {} {}x{}{}{}, windows of {}, up to {} epochs{}",
         config.data.display(),
         recurrent::backend::describe(ctx.backend, &ctx.device),
-        config.cell.to_string().to_uppercase(),
-        config.layers,
-        config.hidden,
+        m.kind.to_string().to_uppercase(),
+        m.n_layers,
+        m.d_hidden,
+        if m.residual { " residual" } else { "" },
+        if m.recurrent_dropout > 0.0 {
+            format!(", recurrent dropout {}", m.recurrent_dropout)
+        } else {
+            String::new()
+        },
         config.seq_len,
         config.fit.epochs,
         config
@@ -172,32 +202,26 @@ pub fn run(ctx: &TaskCtx, args: &CharLmArgs) -> Result<()> {
     );
     let root = ctx.run_dir.root();
     let autodiff = ctx.device.clone().autodiff();
-    let mut runs = Vec::with_capacity(members);
     // A single model trains in the run directory itself; ensemble members in theirs.
-    for k in 1..=members {
+    let trained = train_members(&ctx.run_dir, members, config.fit.seed, ctx.resume, |spec| {
         let mut member = config.clone();
-        member.fit.seed = config.fit.seed + k as u64 - 1;
-        let (dir, prefix) = if members == 1 {
-            (ctx.run_dir.clone(), String::new())
-        } else {
-            (ctx.member_dir(k)?, format!("member {k}/{members}: "))
-        };
-        let mut progress = Progress::new().with_prefix(prefix);
-        let run = train_char_lm(&member, &autodiff, Some(&dir), ctx.resume, |event| {
+        member.fit.seed = spec.seed;
+        let mut progress = Progress::new().with_prefix(spec.progress_prefix());
+        let run = train_char_lm(&member, &autodiff, Some(&spec.dir), spec.resume, |event| {
             progress.observe(event)
         })?;
-        if members > 1 {
-            run.history.write_csv(&dir.metrics_csv_path())?;
-            run.model
-                .state_dict()
-                .save(dir.root().join("model.safetensors"))?;
+        if spec.in_ensemble() {
+            run.history.write_csv(&spec.dir.metrics_csv_path())?;
+            save_weights(&run.model, &spec.dir.root().join(MODEL_FILE))?;
             println!(
-                "member {k}/{members} (seed {}): val_loss {:.4}, test_loss {:.4}",
-                member.fit.seed, run.val_loss, run.test_loss
+                "member {}/{} (seed {}): val_loss {:.4}, test_loss {:.4}",
+                spec.k, spec.n, spec.seed, run.val_loss, run.test_loss
             );
         }
-        runs.push(run);
-    }
+        Ok(run)
+    })?;
+    let seeds: Vec<u64> = trained.iter().map(|m| m.spec.seed).collect();
+    let runs: Vec<_> = trained.into_iter().map(|m| m.result).collect();
     // The member with the best validation loss generates the sample and is the run's
     // `model.safetensors`; the ensemble's scores average the members' probabilities.
     let best = runs
@@ -221,10 +245,8 @@ pub fn run(ctx: &TaskCtx, args: &CharLmArgs) -> Result<()> {
     if !run.history.is_empty() {
         plot::loss_curves(&root.join("loss.png"), &run.history)?;
     }
-    run.tokenizer.save(&root.join("tokenizer.json"))?;
-    run.model
-        .state_dict()
-        .save(root.join("model.safetensors"))?;
+    run.tokenizer.save(&root.join(TOKENIZER_FILE))?;
+    save_weights(&run.model, &root.join(MODEL_FILE))?;
     let sample = generate(
         &run.model,
         &run.tokenizer,
@@ -236,10 +258,11 @@ pub fn run(ctx: &TaskCtx, args: &CharLmArgs) -> Result<()> {
     )?;
     let member_scores = (members > 1).then(|| {
         runs.iter()
+            .zip(&seeds)
             .enumerate()
-            .map(|(i, r)| MemberScores {
+            .map(|(i, (r, &seed))| MemberScores {
                 member: i + 1,
-                seed: config.fit.seed + i as u64,
+                seed,
                 epochs_run: r.history.len(),
                 train_seconds: r.train_seconds,
                 val_loss: r.val_loss,

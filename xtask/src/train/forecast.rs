@@ -1,7 +1,7 @@
-//! `cargo xtask train forecast`: an RNN/LSTM/GRU forecaster of one column of a CSV time
-//! series, scored on the chronological tail against the naive and seasonal-naive
-//! baselines (MAE, RMSE, sMAPE, MASE); and `predict` for its runs, which forecasts the next
-//! horizon after a series.
+//! `cargo xtask train forecast`: a forecaster of one column of a CSV time series (the zoo's
+//! `Forecaster`: `--model rnn|lstm|gru|ln-lstm|cnn-lstm|lstm-attention`), scored on the
+//! chronological tail against the naive and seasonal-naive baselines (MAE, RMSE, sMAPE,
+//! MASE); and `predict` for its runs, which forecasts the next horizon after a series.
 //!
 //! The run directory gets `config.toml` (every setting, the season, lookback and split
 //! sizes resolved), `scaler.json`, the weights (`model.safetensors`, or
@@ -9,22 +9,27 @@
 //! `forecast.csv`, `loss.png` and `forecast.png`.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use recurrent::backend::Backend;
 use recurrent::burn::tensor::Device;
-use recurrent::cells::StateDict;
 use recurrent::data::series::{
-    DateFormat, MissingPolicy, Scaler, SeriesOptions, Table, TimeSeries, load_series,
+    DateFormat, MissingPolicy, SeriesOptions, Table, TimeSeries, load_series,
 };
+use recurrent::train::ensemble::train_members;
 use recurrent::train::forecast::{
-    ForecastConfig, ForecastMember, ForecastMode, ForecastSetup, WindowNorm, average,
-    forecast_next, load_model,
+    ForecastConfig, ForecastMember, ForecastMode, ForecastSetup, MODEL_FILE, SCALER_FILE,
+    WindowNorm, average, forecast_next, load_run,
 };
 use recurrent::train::plot::{self, Series};
-use recurrent::train::{ForecastScores, History, Progress, RunDir};
+use recurrent::train::weights::save_weights;
+use recurrent::train::{ForecastScores, History, Progress, RunDir, SavedRun};
+use recurrent::zoo::RecurrentKind;
+use recurrent::zoo::models::ForecastArchitecture;
 use serde::Serialize;
 
 use super::TaskCtx;
@@ -34,11 +39,52 @@ const AIRLINE: &str = "data/ts_airline_passengers.csv";
 /// Its target column.
 const AIRLINE_TARGET: &str = "Passengers";
 
+/// The `--model` choices of `forecast`: a plain recurrent network of one cell, or a hybrid
+/// whose recurrent cell `--cell` chooses (LSTM by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForecastModelChoice {
+    /// `rnn`, `lstm`, `gru` or `ln-lstm`: the plain recurrent forecaster with that cell.
+    Plain(RecurrentKind),
+    /// `cnn-lstm`: a causal convolution, then the recurrent layer.
+    CnnRecurrent,
+    /// `lstm-attention`: the recurrent layer, then attention over its outputs.
+    RecurrentAttention,
+}
+
+impl FromStr for ForecastModelChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "cnn-lstm" => Ok(Self::CnnRecurrent),
+            "lstm-attention" => Ok(Self::RecurrentAttention),
+            other => other.parse().map(Self::Plain).map_err(|_| {
+                format!("{other:?} (expected rnn, lstm, gru, ln-lstm, cnn-lstm or lstm-attention)")
+            }),
+        }
+    }
+}
+
+impl fmt::Display for ForecastModelChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Plain(kind) => write!(f, "{kind}"),
+            Self::CnnRecurrent => f.write_str("cnn-lstm"),
+            Self::RecurrentAttention => f.write_str("lstm-attention"),
+        }
+    }
+}
+
 /// Options of `forecast` (besides the common ones: `--cell`, `--hidden`, `--layers`,
 /// `--epochs`, `--lr`, `--batch-size`, `--seed`, `--patience`, `--ensemble`, …). Unset
 /// options keep the default, or the setting of `--config` / the resumed run.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ForecastArgs {
+    /// Network: rnn, lstm, gru, ln-lstm (a recurrent layer), cnn-lstm (a causal
+    /// convolution first) or lstm-attention (attention over the recurrent outputs); --cell
+    /// chooses the cell of the last two [default: lstm].
+    #[arg(long)]
+    pub model: Option<ForecastModelChoice>,
     /// CSV file [default: data/ts_airline_passengers.csv, target Passengers].
     #[arg(long)]
     pub data: Option<PathBuf>,
@@ -199,10 +245,30 @@ fn settings(ctx: &TaskCtx, args: &ForecastArgs) -> Result<ForecastConfig> {
         config.normalize = normalize;
     }
     let c = &ctx.common;
+    match args.model {
+        Some(ForecastModelChoice::Plain(kind)) => {
+            if c.cell.is_some_and(|cell| cell != kind) {
+                bail!(
+                    "--model {kind} and --cell {} disagree; give one",
+                    c.cell.unwrap_or(kind)
+                );
+            }
+            config.model.architecture = ForecastArchitecture::Recurrent;
+            config.model.kind = kind;
+        }
+        Some(hybrid) => {
+            config.model.architecture = match hybrid {
+                ForecastModelChoice::CnnRecurrent => ForecastArchitecture::CnnRecurrent,
+                _ => ForecastArchitecture::RecurrentAttention,
+            };
+            config.model.kind = RecurrentKind::Lstm;
+        }
+        None => {}
+    }
     ctx.apply_model_options(
-        &mut config.cell,
-        &mut config.hidden,
-        &mut config.layers,
+        &mut config.model.kind,
+        &mut config.model.d_hidden,
+        &mut config.model.n_layers,
         &mut config.batch_size,
     );
     if c.ensemble.is_some() {
@@ -219,7 +285,7 @@ pub fn run(ctx: &TaskCtx, args: &ForecastArgs) -> Result<()> {
     let config = setup.config().clone();
     ctx.write_config("forecast", &config)?;
     let root = ctx.run_dir.root();
-    setup.scaler().save(root.join("scaler.json"))?;
+    setup.scaler().save(root.join(SCALER_FILE))?;
     let season = setup.season();
     let test = setup.test_rows();
     println!(
@@ -234,9 +300,9 @@ pub fn run(ctx: &TaskCtx, args: &ForecastArgs) -> Result<()> {
         recurrent::backend::describe(ctx.backend, &ctx.device),
         setup.series().len(),
         config.mode,
-        config.cell,
-        config.layers,
-        config.hidden,
+        model_name(&config),
+        config.model.n_layers,
+        config.model.d_hidden,
         setup.shape().lookback,
         config.horizon,
         season,
@@ -251,7 +317,7 @@ pub fn run(ctx: &TaskCtx, args: &ForecastArgs) -> Result<()> {
         if config.ensemble == 1 { "" } else { "s" }
     );
 
-    let (members, dirs) = train_members(ctx, &setup, config.ensemble)?;
+    let (members, dirs) = train_members_of(ctx, &setup, config.ensemble)?;
     let forecasts: Vec<Vec<f64>> = members.iter().map(|m| m.forecast.clone()).collect();
     let model_forecast = average(&forecasts)?;
     let naive = setup.naive()?;
@@ -281,20 +347,14 @@ pub fn run(ctx: &TaskCtx, args: &ForecastArgs) -> Result<()> {
     // Weights, histories and loss curves.
     if members.len() == 1 {
         let member = &members[0];
-        member
-            .model
-            .state_dict()
-            .save(root.join("model.safetensors"))?;
+        save_weights(&member.model, &root.join(MODEL_FILE))?;
         member.history.write_csv(&ctx.run_dir.metrics_csv_path())?;
         if !member.history.is_empty() {
             plot::loss_curves(&root.join("loss.png"), &member.history)?;
         }
     } else {
         for (member, dir) in members.iter().zip(&dirs) {
-            member
-                .model
-                .state_dict()
-                .save(dir.root().join("model.safetensors"))?;
+            save_weights(&member.model, &dir.root().join(MODEL_FILE))?;
             member.history.write_csv(&dir.metrics_csv_path())?;
             if !member.history.is_empty() {
                 plot::loss_curves(&dir.root().join("loss.png"), &member.history)?;
@@ -360,47 +420,48 @@ pub fn run(ctx: &TaskCtx, args: &ForecastArgs) -> Result<()> {
     Ok(())
 }
 
+/// The network as `--model` names it (`lstm`, `cnn-gru`, `lstm-attention`, ...).
+fn model_name(config: &ForecastConfig) -> String {
+    let kind = config.model.kind;
+    match config.model.architecture {
+        ForecastArchitecture::Recurrent => kind.to_string(),
+        ForecastArchitecture::CnnRecurrent => format!("cnn-{kind}"),
+        ForecastArchitecture::RecurrentAttention => format!("{kind}-attention"),
+    }
+}
+
 /// Trains `n` members (seeds `seed`, `seed + 1`, …): one model checkpointed into the run
 /// directory, or each member into `members/member-K` (the members' directories are
 /// returned with them; none for a single model).
-fn train_members(
+fn train_members_of(
     ctx: &TaskCtx,
     setup: &ForecastSetup,
     n: usize,
 ) -> Result<(Vec<ForecastMember>, Vec<RunDir>)> {
     let seed = setup.config().fit.seed;
-    let mut members = Vec::with_capacity(n);
-    let mut dirs = Vec::new();
-    for k in 0..n {
-        let member_seed = seed.wrapping_add(k as u64);
-        let member = if n == 1 {
-            let mut progress = Progress::new();
-            setup.train(
-                member_seed,
-                &ctx.device,
-                Some(&ctx.run_dir),
-                ctx.resume,
-                |e| progress.observe(e),
-            )?
-        } else {
-            let dir = ctx.member_dir(k + 1)?;
-            let mut progress = Progress::new().with_prefix(format!("member {}/{n}: ", k + 1));
-            let member = setup.train(member_seed, &ctx.device, Some(&dir), ctx.resume, |e| {
-                progress.observe(e)
-            })?;
+    let trained = train_members(&ctx.run_dir, n, seed, ctx.resume, |spec| {
+        let mut progress = Progress::new().with_prefix(spec.progress_prefix());
+        let member = setup.train(spec.seed, &ctx.device, Some(&spec.dir), spec.resume, |e| {
+            progress.observe(e)
+        })?;
+        if spec.in_ensemble() {
             println!(
-                "member {}/{n} (seed {member_seed}): test MASE {:.3}, {} epochs, {:.1} s",
-                k + 1,
+                "member {}/{n} (seed {}): test MASE {:.3}, {} epochs, {:.1} s",
+                spec.k,
+                spec.seed,
                 member.scores.mase,
                 member.history.len(),
                 member.train_seconds
             );
-            dirs.push(dir);
-            member
-        };
-        members.push(member);
-    }
-    Ok((members, dirs))
+        }
+        Ok(member)
+    })?;
+    let dirs = if n > 1 {
+        trained.iter().map(|m| m.spec.dir.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    Ok((trained.into_iter().map(|m| m.result).collect(), dirs))
 }
 
 /// The validation metrics of the epoch whose weights a member kept (the best, else the
@@ -599,20 +660,14 @@ fn next_dates(
 }
 
 /// `cargo xtask predict RUN_DIR [--data FILE]` for a forecast run: loads the settings
-/// (`saved_settings`, the `[settings]` table of its `config.toml`), `scaler.json` and the
+/// (its `config.toml`), `scaler.json` and the
 /// weights (`model.safetensors`, or every member's), reads the series of `data` (default:
 /// the run's own data file) with the run's target, covariates, date column and missing
 /// policy, and prints the next horizon after its last row, dated when the series has
 /// dates.
-pub fn predict(
-    run_dir: &Path,
-    saved_settings: toml::Value,
-    data: Option<&Path>,
-    backend: Backend,
-) -> Result<()> {
-    let config: ForecastConfig = saved_settings
-        .try_into()
-        .with_context(|| format!("{}/config.toml: not forecast settings", run_dir.display()))?;
+pub fn predict(run_dir: &Path, data: Option<&Path>, backend: Backend) -> Result<()> {
+    let config: ForecastConfig =
+        SavedRun::read(&run_dir.join("config.toml"))?.settings_of("forecast")?;
     let data = data.map(Path::to_path_buf).unwrap_or(config.data.clone());
     let mut options = SeriesOptions::new(config.target.clone())
         .with_covariates(config.covariates.iter().cloned())
@@ -621,31 +676,11 @@ pub fn predict(
         options = options.with_date_column(column.clone());
     }
     let series = load_series(&data, &options)?;
-    let scaler_path = run_dir.join("scaler.json");
-    let scaler = Scaler::load(&scaler_path)
-        .with_context(|| format!("{}: is this a finished forecast run?", run_dir.display()))?;
     let device: Device = backend.device()?;
-    let weight_files: Vec<PathBuf> = if config.ensemble > 1 {
-        (1..=config.ensemble)
-            .map(|k| {
-                run_dir
-                    .join("members")
-                    .join(format!("member-{k}"))
-                    .join("model.safetensors")
-            })
-            .collect()
-    } else {
-        vec![run_dir.join("model.safetensors")]
-    };
-    let mut models = Vec::with_capacity(weight_files.len());
-    for file in &weight_files {
-        let dict = StateDict::load(file)
-            .with_context(|| format!("{}: cannot read the weights", file.display()))?;
-        let model = load_model(&config, series.n_columns(), &dict, &device)
-            .with_context(|| format!("{}", file.display()))?;
-        models.push(model);
-    }
-    let values = forecast_next(&models, &config, &scaler, &series, &device)?;
+    let run = load_run(run_dir, series.n_columns(), &device)
+        .with_context(|| format!("{}: is this a finished forecast run?", run_dir.display()))?;
+    let values = forecast_next(&run.models, &config, &run.scaler, &series, &device)?;
+    let models = &run.models;
     let n = series.len();
     println!(
         "forecast of {:?} after the {n} rows of {} ({} model{}):",

@@ -13,14 +13,15 @@ pub mod tutorial;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use recurrent::backend::Backend;
 use recurrent::burn::tensor::Device;
 use recurrent::train::fit::{EarlyStoppingConfig, FitConfig, Schedule};
-use recurrent::train::{CellKind, Clipping, OptimizerKind, RunDir};
+use recurrent::train::{Clipping, OptimizerKind, RunDir, SavedRun, write_config};
+use recurrent::zoo::RecurrentKind;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 /// Options every task takes. Unset options keep the task's default (or the setting of
 /// `--config` / the resumed run).
@@ -72,9 +73,9 @@ pub struct Common {
     /// Train this many members (seeds seed, seed+1, ...) and average their predictions.
     #[arg(long, global = true)]
     pub ensemble: Option<usize>,
-    /// Recurrent layer: rnn, lstm or gru.
+    /// Recurrent cell: rnn, lstm, gru or ln-lstm (layer-normalised LSTM).
     #[arg(long, global = true)]
-    pub cell: Option<CellKind>,
+    pub cell: Option<RecurrentKind>,
     /// Hidden size of the recurrent layers.
     #[arg(long, global = true)]
     pub hidden: Option<usize>,
@@ -86,17 +87,19 @@ pub struct Common {
 /// The training tasks.
 #[derive(Subcommand, Debug, Clone)]
 pub enum Task {
-    /// Character-level language model (LSTM, or --cell gru|rnn); prints validation loss
-    /// (nats/char), perplexity and a generated sample.
+    /// Character-level language model (LSTM, or --cell gru|rnn|ln-lstm; --residual,
+    /// --recurrent-dropout); prints validation loss (nats/char), perplexity and a sample.
     CharLm(char_lm::CharLmArgs),
     /// The Keras tutorial: 1000 random (10, 1) sequences, random 0/1 labels, SimpleRNN(64,
     /// relu) or LSTM(64)+LSTM(32) or GRU(64)+GRU(32), Dense(1, sigmoid); Adam, binary
     /// cross-entropy; 10 epochs of batch 32. Reports the wall time of the epochs.
     Tutorial(tutorial::TutorialArgs),
-    /// Time-series forecaster (LSTM/GRU) on scaled windows, scored against the naive and
-    /// seasonal-naive baselines on the chronological tail.
+    /// Time-series forecaster (--model rnn|lstm|gru|cnn-lstm|lstm-attention) on scaled
+    /// windows, scored against the naive and seasonal-naive baselines on the chronological
+    /// tail.
     Forecast(forecast::ForecastArgs),
-    /// Bidirectional LSTM tagger with word and character features on a CoNLL file.
+    /// Sequence tagger with word and character features on a CoNLL file (--model
+    /// bilstm|bilstm-attention|cnn-bilstm, --merge concat|sum|mul|ave).
     Tagger(tagger::TaggerArgs),
 }
 
@@ -123,36 +126,15 @@ pub struct TaskCtx {
     pub run_dir: RunDir,
     /// Whether the run continues from its checkpoints.
     pub resume: bool,
-    /// The `[settings]` table of `--config` or of the resumed run's `config.toml`.
-    saved: Option<toml::Value>,
-}
-
-/// The layout of `config.toml`.
-#[derive(Serialize)]
-struct RunConfig<'a, T: Serialize> {
-    task: &'a str,
-    backend: &'a str,
-    settings: &'a T,
-}
-
-/// `config.toml` as read back.
-#[derive(Deserialize)]
-struct SavedRun {
-    task: String,
-    backend: Option<String>,
-    settings: Option<toml::Value>,
+    /// `--config`'s file or the resumed run's `config.toml`.
+    saved: Option<SavedRun>,
 }
 
 impl TaskCtx {
     /// The saved settings (of `--config` or the resumed run), else `default`.
     pub fn settings<T: DeserializeOwned>(&self, default: T) -> Result<T> {
-        match &self.saved {
-            Some(value) => value
-                .clone()
-                .try_into()
-                .context("the [settings] of the configuration do not fit this task"),
-            None => Ok(default),
-        }
+        let saved = self.saved.as_ref().map(|s| s.settings::<T>()).transpose()?;
+        Ok(saved.flatten().unwrap_or(default))
     }
 
     /// Applies `--epochs --lr --optimizer --lr-schedule --clip-norm --clip-value --patience
@@ -195,7 +177,7 @@ impl TaskCtx {
     /// Applies `--cell --hidden --layers --batch-size` to a task's model settings.
     pub fn apply_model_options(
         &self,
-        cell: &mut CellKind,
+        cell: &mut RecurrentKind,
         hidden: &mut usize,
         layers: &mut usize,
         batch_size: &mut usize,
@@ -210,25 +192,8 @@ impl TaskCtx {
     /// Writes `config.toml`: the task, the backend and every setting, so that
     /// `--config RUN/config.toml` repeats the run.
     pub fn write_config<T: Serialize>(&self, task: &str, settings: &T) -> Result<()> {
-        let config = RunConfig {
-            task,
-            backend: self.backend.name(),
-            settings,
-        };
-        let text = toml::to_string(&config).context("writing config.toml")?;
-        self.run_dir.write_file("config.toml", text.as_bytes())?;
+        write_config(&self.run_dir, task, self.backend.name(), settings)?;
         Ok(())
-    }
-
-    /// The run directory of ensemble member `k` (1-based): `RUN/members/member-K`, created
-    /// for a new run or opened on resume.
-    pub fn member_dir(&self, k: usize) -> Result<RunDir> {
-        let path = self
-            .run_dir
-            .root()
-            .join("members")
-            .join(format!("member-{k}"));
-        Ok(RunDir::create_or_resume(path, self.resume)?)
     }
 
     /// The number of ensemble members (`--ensemble`, at least 1).
@@ -249,12 +214,6 @@ fn out_dir(out: Option<&Path>, task: &str) -> PathBuf {
     })
 }
 
-fn read_saved(path: &Path) -> Result<SavedRun> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read the configuration", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("{}: not a run configuration", path.display()))
-}
-
 /// Runs `task`; with none (and no `--resume` / `--config`), a short `char-lm` run on the
 /// bundled Hamlet.
 pub fn run(task: Option<Task>, common: Common) -> Result<()> {
@@ -263,9 +222,9 @@ pub fn run(task: Option<Task>, common: Common) -> Result<()> {
             if !dir.is_dir() {
                 bail!("{}: no such run directory (--resume)", dir.display());
             }
-            Some(read_saved(&dir.join("config.toml"))?)
+            Some(SavedRun::read(&dir.join("config.toml"))?)
         }
-        (None, Some(file)) => Some(read_saved(file)?),
+        (None, Some(file)) => Some(SavedRun::read(file)?),
         (None, None) => None,
     };
     let name = match (&task, &saved) {
@@ -305,7 +264,7 @@ pub fn run(task: Option<Task>, common: Common) -> Result<()> {
         device,
         run_dir,
         resume,
-        saved: saved.and_then(|s| s.settings),
+        saved,
     };
     let result = match (task, name.as_str()) {
         (Some(Task::CharLm(args)), _) => char_lm::run(&ctx, &args),

@@ -1,6 +1,8 @@
-//! `cargo xtask train tagger`: a bidirectional LSTM tagger (word embeddings and
-//! character-CNN features) on any CoNLL file, scored by token accuracy, macro F1 and, for BIO
-//! tags, entity-level F1; and `predict` for a tagger run (tags a CoNLL or plain-text file).
+//! `cargo xtask train tagger`: a sequence tagger (the zoo's `Tagger`: word embeddings and
+//! character-CNN features, a bidirectional encoder, `--model bilstm|bilstm-attention|
+//! cnn-bilstm`, `--merge concat|sum|mul|ave`) on any CoNLL file, scored by token accuracy,
+//! macro F1 and, for BIO tags, entity-level F1; and `predict` for a tagger run (tags a CoNLL
+//! or plain-text file).
 //!
 //! Without `--data` (and without `--config` / `--resume`) it trains on the bundled Turkish
 //! Web Treebank part-of-speech files (`data/pos_turkish_twt_{train,valid,test}.conll`).
@@ -11,14 +13,17 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use recurrent::backend::Backend;
+use recurrent::train::ensemble::train_members;
 use recurrent::train::fit::{Fitted, StopReason};
 use recurrent::train::plot::{self, Series};
 use recurrent::train::tagger::{
-    MODEL_FILE, TagScores, TaggerConfig, TaggerData, TaggerModel, TaggerPart, TaggerVocabs,
-    evaluate_part, gold_tags, load_model, predict_tags, read_tagging_input, save_model,
-    train_tagger, write_tagged,
+    MODEL_FILE, TagScores, TaggerData, TaggerPart, TaggerTaskConfig, evaluate_part, gold_tags,
+    load_run, predict_tags, read_tagging_input, train_tagger, write_tagged,
 };
-use recurrent::train::{History, Progress, RunDir};
+use recurrent::train::weights::save_weights;
+use recurrent::train::{History, Progress};
+use recurrent::zoo::MergeMode;
+use recurrent::zoo::models::{Tagger, TaggerArchitecture};
 use serde::Serialize;
 
 use super::TaskCtx;
@@ -30,10 +35,19 @@ pub const BUNDLED_VALID: &str = "data/pos_turkish_twt_valid.conll";
 /// The bundled test file.
 pub const BUNDLED_TEST: &str = "data/pos_turkish_twt_test.conll";
 
-/// Options of `tagger` (and the common `--cell lstm|gru|rnn`, `--hidden`, `--layers`,
-/// `--epochs`, `--lr`, `--batch-size`, `--seed`, `--ensemble`, `--patience`, …).
+/// Options of `tagger` (and the common `--cell lstm|gru|rnn|ln-lstm`, `--hidden`,
+/// `--layers`, `--epochs`, `--lr`, `--batch-size`, `--seed`, `--ensemble`, `--patience`, …).
 #[derive(Args, Debug, Clone, Default)]
 pub struct TaggerArgs {
+    /// Network: bilstm (a bidirectional encoder), bilstm-attention (then multi-head
+    /// self-attention) or cnn-bilstm (a convolution over neighbouring tokens first); the
+    /// cell is --cell's [default: bilstm].
+    #[arg(long)]
+    pub model: Option<TaggerArchitecture>,
+    /// How each bidirectional layer merges its directions: concat, sum, mul or ave
+    /// [default: concat].
+    #[arg(long)]
+    pub merge: Option<MergeMode>,
     /// Training CoNLL file: one token per line, its tag in a column (the last by default),
     /// blank lines between sentences [default: the bundled Turkish Web Treebank].
     #[arg(long)]
@@ -72,11 +86,11 @@ pub struct TaggerArgs {
 }
 
 /// The default settings: `--data` (or the bundled corpus when absent).
-fn default_config(args: &TaggerArgs) -> TaggerConfig {
+fn default_config(args: &TaggerArgs) -> TaggerTaskConfig {
     match &args.data {
-        Some(data) => TaggerConfig::new(data.clone()),
+        Some(data) => TaggerTaskConfig::new(data.clone()),
         None => {
-            let mut config = TaggerConfig::new(BUNDLED_TRAIN);
+            let mut config = TaggerTaskConfig::new(BUNDLED_TRAIN);
             config.valid = Some(BUNDLED_VALID.into());
             config.test = Some(BUNDLED_TEST.into());
             config
@@ -86,7 +100,7 @@ fn default_config(args: &TaggerArgs) -> TaggerConfig {
 
 /// The settings of this run: saved ones (`--config` / `--resume`) or the defaults, with the
 /// options typed on the command line applied.
-fn settings(ctx: &TaskCtx, args: &TaggerArgs) -> Result<TaggerConfig> {
+fn settings(ctx: &TaskCtx, args: &TaggerArgs) -> Result<TaggerTaskConfig> {
     let mut config = ctx.settings(default_config(args))?;
     if let Some(data) = &args.data {
         config.train = data.clone();
@@ -100,14 +114,29 @@ fn settings(ctx: &TaskCtx, args: &TaggerArgs) -> Result<TaggerConfig> {
     if args.tag_column.is_some() {
         config.tag_column = args.tag_column;
     }
+    let model = &mut config.model;
+    if let Some(architecture) = args.model {
+        model.architecture = architecture;
+    }
+    if let Some(merge) = args.merge {
+        if merge == MergeMode::None {
+            bail!(
+                "--merge none returns two sequences; the tagger needs one (concat, sum, mul or ave)"
+            );
+        }
+        model.merge = merge;
+    }
     if let Some(n) = args.char_features {
-        config.char_features = n;
+        model.char_features = n;
     }
     if let Some(n) = args.char_embed {
-        config.char_embed = n;
+        model.d_char = n;
     }
     if let Some(n) = args.word_embed {
-        config.word_embed = n;
+        model.d_word = n;
+    }
+    if let Some(dropout) = args.dropout {
+        model.dropout = dropout;
     }
     if let Some(n) = args.min_word_freq {
         config.min_word_freq = n;
@@ -115,17 +144,14 @@ fn settings(ctx: &TaskCtx, args: &TaggerArgs) -> Result<TaggerConfig> {
     if let Some(lowercase) = args.lowercase {
         config.lowercase = lowercase;
     }
-    if let Some(dropout) = args.dropout {
-        config.dropout = dropout;
-    }
     if args.split_in_order {
         config.shuffle_split = false;
     }
     let common = &ctx.common;
     ctx.apply_model_options(
-        &mut config.cell,
-        &mut config.hidden,
-        &mut config.layers,
+        &mut config.model.kind,
+        &mut config.model.d_hidden,
+        &mut config.model.n_layers,
         &mut config.batch_size,
     );
     if common.ensemble.is_some() {
@@ -217,8 +243,11 @@ struct TaggerMetrics {
 
 /// Runs `tagger`.
 pub fn run(ctx: &TaskCtx, args: &TaggerArgs) -> Result<()> {
-    let config = settings(ctx, args)?;
+    let mut config = settings(ctx, args)?;
     let data = TaggerData::load(&config)?;
+    // The network's vocabulary sizes come from the data; config.toml records them.
+    config.model = config.model_config(&data.vocabs);
+    config.model.try_init(&ctx.device)?;
     ctx.write_config("tagger", &config)?;
     let root = ctx.run_dir.root().to_path_buf();
     data.vocabs.save(&root)?;
@@ -247,13 +276,16 @@ pub fn run(ctx: &TaskCtx, args: &TaggerArgs) -> Result<()> {
             part.source
         );
     }
+    let m = &config.model;
     println!(
-        "  Bi{} {}x{} over {} word + {} character features, up to {} epochs of batch {}{}",
-        config.cell.to_string().to_uppercase(),
-        config.layers,
-        config.hidden,
-        config.word_embed,
-        config.char_features,
+        "  {} ({}, merge {}) {}x{} over {} word + {} character features, up to {} epochs of batch {}{}",
+        m.architecture,
+        m.kind,
+        m.merge,
+        m.n_layers,
+        m.d_hidden,
+        m.d_word,
+        m.char_features,
         config.fit.epochs,
         config.batch_size,
         if config.ensemble > 1 {
@@ -265,69 +297,56 @@ pub fn run(ctx: &TaskCtx, args: &TaggerArgs) -> Result<()> {
 
     let eval_batch = config.batch_size.max(64);
     let members = config.ensemble;
-    let mut models: Vec<TaggerModel> = Vec::with_capacity(members);
-    let mut reports: Vec<MemberReport> = Vec::with_capacity(members);
-    let mut histories: Vec<History> = Vec::with_capacity(members);
-    for k in 1..=members {
-        let dir: RunDir = if members == 1 {
-            ctx.run_dir.clone()
-        } else {
-            ctx.member_dir(k)?
-        };
-        let seed = config.fit.seed + (k as u64 - 1);
-        let mut progress = if members == 1 {
-            Progress::new()
-        } else {
-            Progress::new().with_prefix(format!("member {k}/{members}: "))
-        };
-        let fitted: Fitted<TaggerModel> = train_tagger(
+    let autodiff = ctx.device.clone().autodiff();
+    let trained = train_members(&ctx.run_dir, members, config.fit.seed, ctx.resume, |spec| {
+        let mut progress = Progress::new().with_prefix(spec.progress_prefix());
+        let fitted: Fitted<Tagger> = train_tagger(
             &config,
             &data,
-            seed,
-            &ctx.device.clone().autodiff(),
-            Some(&dir),
-            ctx.resume,
+            spec.seed,
+            &autodiff,
+            Some(&spec.dir),
+            spec.resume,
             |event| progress.observe(event),
         )?;
-        save_model(&fitted.model, dir.root())?;
-        fitted.history.write_csv(&dir.metrics_csv_path())?;
+        save_weights(&fitted.model, &spec.dir.root().join(MODEL_FILE))?;
+        fitted.history.write_csv(&spec.dir.metrics_csv_path())?;
         if !fitted.history.is_empty() {
-            plot::loss_curves(&dir.root().join("loss.png"), &fitted.history)?;
+            plot::loss_curves(&spec.dir.root().join("loss.png"), &fitted.history)?;
         }
-        let valid = evaluate_part(
-            std::slice::from_ref(&fitted.model),
-            &data.valid,
-            &data.vocabs,
-            eval_batch,
-            &ctx.device,
-        )?;
-        let test = evaluate_part(
-            std::slice::from_ref(&fitted.model),
-            &data.test,
-            &data.vocabs,
-            eval_batch,
-            &ctx.device,
-        )?;
-        if members > 1 {
+        let one = std::slice::from_ref(&fitted.model);
+        let valid = evaluate_part(one, &data.valid, &data.vocabs, eval_batch, &ctx.device)?;
+        let test = evaluate_part(one, &data.test, &data.vocabs, eval_batch, &ctx.device)?;
+        if spec.in_ensemble() {
             println!(
-                "member {k}/{members}: test token accuracy {:.4}, macro F1 {:.4}{}",
+                "member {}/{}: test token accuracy {:.4}, macro F1 {:.4}{}",
+                spec.k,
+                spec.n,
                 test.token_accuracy,
                 test.macro_f1,
                 entity_text(&test)
             );
         }
-        reports.push(MemberReport {
-            member: k,
-            seed,
+        let report = MemberReport {
+            member: spec.k,
+            seed: spec.seed,
             epochs_run: fitted.history.len(),
             train_seconds: fitted.train_seconds,
             best_epoch: fitted.best_epoch,
             stop: fitted.stop,
             valid,
             test,
-        });
-        histories.push(fitted.history);
-        models.push(fitted.model);
+        };
+        Ok((report, fitted.history, fitted.model))
+    })?;
+    let mut models: Vec<Tagger> = Vec::with_capacity(members);
+    let mut reports: Vec<MemberReport> = Vec::with_capacity(members);
+    let mut histories: Vec<History> = Vec::with_capacity(members);
+    for member in trained {
+        let (report, history, model) = member.result;
+        reports.push(report);
+        histories.push(history);
+        models.push(model);
     }
 
     let (valid, test) = if members == 1 {
@@ -425,49 +444,14 @@ fn ensemble_loss_plot(path: &Path, histories: &[History]) -> Result<()> {
 /// one-column lines; plain text: one whitespace-tokenised sentence per line) and prints
 /// `token<TAB>tag` lines with a blank line after each sentence. When a CoNLL file carries
 /// tags, the agreement of the predictions with them goes to standard error.
-pub fn predict(
-    run_dir: &Path,
-    saved_settings: toml::Value,
-    data: &Path,
-    backend: Backend,
-) -> Result<()> {
-    let config: TaggerConfig = saved_settings.try_into().with_context(|| {
-        format!(
-            "{}/config.toml: not a tagger configuration",
-            run_dir.display()
-        )
-    })?;
+pub fn predict(run_dir: &Path, data: &Path, backend: Backend) -> Result<()> {
     if !data.is_file() {
         bail!("{}: no such file (--data)", data.display());
     }
-    let vocabs = TaggerVocabs::load(run_dir, config.lowercase, config.max_word_chars)
-        .with_context(|| format!("{}: is it a finished tagger run?", run_dir.display()))?;
     let device = backend.device()?;
-    let paths: Vec<PathBuf> = if config.ensemble > 1 {
-        (1..=config.ensemble)
-            .map(|k| {
-                run_dir
-                    .join("members")
-                    .join(format!("member-{k}"))
-                    .join(MODEL_FILE)
-            })
-            .collect()
-    } else {
-        vec![run_dir.join(MODEL_FILE)]
-    };
-    let models = paths
-        .iter()
-        .map(|path| {
-            if !path.is_file() {
-                bail!(
-                    "{}: missing; is {} a finished tagger run?",
-                    path.display(),
-                    run_dir.display()
-                );
-            }
-            Ok(load_model(path, &config, &vocabs, &device)?)
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let run = load_run(run_dir, &device)
+        .with_context(|| format!("{}: is it a finished tagger run?", run_dir.display()))?;
+    let (config, vocabs, models) = (run.config, run.vocabs, run.models);
     let input = read_tagging_input(data, None)?;
     let sentences: Vec<Vec<String>> = input.sentences.iter().map(|s| s.tokens.clone()).collect();
     let tags = predict_tags(

@@ -3,13 +3,15 @@
 
 use anyhow::Result;
 use clap::Args;
-use recurrent::train::tutorial::{TutorialCell, TutorialConfig, train_tutorial};
-use recurrent::train::{CellKind, Progress, plot};
+use recurrent::train::tutorial::{TutorialConfig, train_tutorial};
+use recurrent::train::weights::save_weights;
+use recurrent::train::{Progress, plot};
+use recurrent::zoo::RecurrentKind;
 use serde::Serialize;
 
 use super::TaskCtx;
 
-/// Options of `tutorial`: the common ones (`--cell simplernn|lstm|gru`, default lstm;
+/// Options of `tutorial`: the common ones (`--cell simplernn|lstm|gru|ln-lstm`, default lstm;
 /// `--epochs`, `--batch-size`, `--lr`, `--seed`, `--backend`).
 #[derive(Args, Debug, Clone, Default)]
 pub struct TutorialArgs {}
@@ -32,13 +34,9 @@ struct TutorialMetrics {
 
 /// Runs `tutorial`.
 pub fn run(ctx: &TaskCtx, _args: &TutorialArgs) -> Result<()> {
-    let mut config = ctx.settings(TutorialConfig::new(TutorialCell::Lstm))?;
+    let mut config = ctx.settings(TutorialConfig::new(RecurrentKind::Lstm))?;
     if let Some(cell) = ctx.common.cell {
-        config.cell = match cell {
-            CellKind::Rnn => TutorialCell::SimpleRnn,
-            CellKind::Lstm => TutorialCell::Lstm,
-            CellKind::Gru => TutorialCell::Gru,
-        };
+        config.cell = cell;
     }
     if let Some(batch_size) = ctx.common.batch_size {
         config.batch_size = batch_size;
@@ -58,8 +56,9 @@ pub fn run(ctx: &TaskCtx, _args: &TutorialArgs) -> Result<()> {
     }
     ctx.write_config("tutorial", &config)?;
     println!(
-        "tutorial: {:?} on {}, {} sequences of ({}, 1), {} epochs of batch {}",
+        "tutorial: {} {:?} on {}, {} sequences of ({}, 1), {} epochs of batch {}",
         config.cell,
+        config.model_config().widths,
         recurrent::backend::describe(ctx.backend, &ctx.device),
         config.samples,
         config.steps,
@@ -93,7 +92,7 @@ pub fn run(ctx: &TaskCtx, _args: &TutorialArgs) -> Result<()> {
         history,
     };
     ctx.run_dir.write_json("metrics.json", &metrics)?;
-    model.state_dict().save(root.join("model.safetensors"))?;
+    save_weights(&model, &root.join("model.safetensors"))?;
     println!(
         "{} epochs in {:.2} s; run directory: {}",
         metrics.epochs_run,

@@ -8,9 +8,9 @@ use std::str::FromStr;
 use recurrent_data::series::{MissingPolicy, ScalerKind};
 use serde::{Deserialize, Serialize};
 
-use crate::cell_kind::CellKind;
 use crate::error::{Result, TrainError};
 use crate::fit::{EarlyStoppingConfig, FitConfig, TeacherForcing};
+use recurrent_zoo::models::{ForecastArchitecture, ForecasterConfig};
 
 /// How the model produces `horizon` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -30,6 +30,15 @@ pub enum ForecastMode {
 }
 
 impl ForecastMode {
+    /// The read-out size: `horizon` values (direct) or one row of the series' `features`
+    /// columns (autoregressive).
+    pub fn outputs(self, horizon: usize, features: usize) -> usize {
+        match self {
+            Self::Direct => horizon,
+            Self::Autoregressive => features,
+        }
+    }
+
     /// `direct` or `autoregressive`.
     pub fn name(self) -> &'static str {
         match self {
@@ -159,13 +168,9 @@ pub struct ForecastConfig {
     /// Direct or autoregressive.
     #[serde(default)]
     pub mode: ForecastMode,
-    /// The recurrent layer.
-    #[serde(default = "lstm")]
-    pub cell: CellKind,
-    /// Hidden size.
-    pub hidden: usize,
-    /// Stacked recurrent layers.
-    pub layers: usize,
+    /// The network: architecture, cell, hidden size, layers (its input and output sizes are
+    /// set from the series and the mode, see [`super::ForecastSetup::model_config`]).
+    pub model: ForecasterConfig,
     /// Windows per batch.
     pub batch_size: usize,
     /// What is done to each window before the model sees it.
@@ -189,10 +194,6 @@ pub struct ForecastConfig {
 
 fn one() -> usize {
     1
-}
-
-fn lstm() -> CellKind {
-    CellKind::Lstm
 }
 
 impl ForecastConfig {
@@ -229,9 +230,8 @@ impl ForecastConfig {
             test_points: None,
             valid_points: None,
             mode: ForecastMode::Direct,
-            cell: CellKind::Lstm,
-            hidden: 32,
-            layers: 2,
+            // Sizes from the data; the defaults are 2 LSTM layers of 32.
+            model: ForecasterConfig::new(0, 0),
             batch_size: 16,
             normalize: WindowNorm::Last,
             ensemble: 1,
@@ -245,8 +245,8 @@ impl ForecastConfig {
     pub fn validate(&self) -> Result<()> {
         for (name, value) in [
             ("horizon", self.horizon),
-            ("hidden", self.hidden),
-            ("layers", self.layers),
+            ("hidden", self.model.d_hidden),
+            ("layers", self.model.n_layers),
             ("batch size", self.batch_size),
             ("ensemble", self.ensemble),
             ("epochs", self.fit.epochs),
@@ -269,6 +269,18 @@ impl ForecastConfig {
                     format!("{name} is 0; it must be at least 1"),
                 ));
             }
+        }
+        if self.mode == ForecastMode::Autoregressive
+            && self.model.architecture != ForecastArchitecture::Recurrent
+        {
+            return Err(TrainError::invalid(
+                "forecast settings",
+                format!(
+                    "the {} network reads the whole window at once and cannot be rolled out \
+                     step by step; use --mode direct, or a plain recurrent model",
+                    self.model.architecture
+                ),
+            ));
         }
         if self.covariates.contains(&self.target) {
             return Err(TrainError::invalid(

@@ -6,8 +6,9 @@
 //! - [`ForecastSetup`]: the series loaded, split in time, scaled on the training rows, cut
 //!   into windows; the test forecast blocks and the baselines on exactly those rows (its
 //!   documentation defines the evaluation protocol).
-//! - [`ForecastModel`]: the recurrent layer and read-out, [`ForecastMode::Direct`] or
-//!   [`ForecastMode::Autoregressive`] (scheduled sampling in training).
+//! - The network is the zoo's [`Forecaster`] ([`ForecastConfig::model`]), used
+//!   [`ForecastMode::Direct`] or [`ForecastMode::Autoregressive`] (scheduled sampling in
+//!   training); [`load_run`] reads a finished run back.
 //! - [`ForecastSetup::train`]: one model through [`crate::fit::fit`] (Adam, MSE on scaled
 //!   values, early stopping on the validation loss with the best weights restored), its
 //!   test forecast and scores ([`ForecastMember`]). An ensemble trains several with
@@ -30,18 +31,27 @@
 //! ```
 
 mod config;
-mod model;
 mod setup;
 mod shape;
 mod train;
 
+use std::path::Path;
+
 use burn::tensor::Device;
 use recurrent_data::series::{Scaler, TimeSeries};
+use recurrent_zoo::models::{Forecaster, ForecasterConfig};
 
 use crate::error::{Result, TrainError};
+use crate::run_config::{CONFIG_FILE, SavedRun};
+use crate::run_dir::RunDir;
+use crate::weights::load_weights;
+
+/// The weights file of a forecaster (in the run directory, or in each ensemble member's).
+pub const MODEL_FILE: &str = "model.safetensors";
+/// The scaler of a forecast run.
+pub const SCALER_FILE: &str = "scaler.json";
 
 pub use config::{ForecastConfig, ForecastMode, WindowNorm};
-pub use model::ForecastModel;
 pub use setup::{
     ForecastSetup, MAX_SEASON_LOOKBACK, default_lookback, default_test_points, forecast_blocks,
 };
@@ -73,24 +83,49 @@ pub fn average(forecasts: &[Vec<f64>]) -> Result<Vec<f64>> {
     Ok(sum.into_iter().map(|s| s / n).collect())
 }
 
-/// A model of the shape `config` (resolved, as saved by a run) describes for a series of
-/// `features` columns, with the weights of `dict`.
-pub fn load_model(
-    config: &ForecastConfig,
-    features: usize,
-    dict: &recurrent_cells::StateDict,
-    device: &Device,
-) -> Result<ForecastModel> {
+/// The network `config` (resolved, as saved by a run) describes for a series of
+/// `features` columns: [`ForecastConfig::model`] with the input size of its windows and the
+/// read-out size of its mode.
+pub fn model_config(config: &ForecastConfig, features: usize) -> Result<ForecasterConfig> {
     let shape = WindowShape::of(config, features)?;
-    ForecastModel::from_state_dict(
-        config.cell,
-        shape.input_features(),
-        config.hidden,
-        config.layers,
-        ForecastModel::outputs(config.mode, config.horizon, features),
-        dict,
-        device,
-    )
+    Ok(ForecasterConfig {
+        d_input: shape.input_features(),
+        n_outputs: config.mode.outputs(config.horizon, features),
+        ..config.model.clone()
+    })
+}
+
+/// A finished forecast run read back: its settings, scaler and models (every member of an
+/// ensemble), for a series of `features` columns.
+#[derive(Debug)]
+pub struct ForecastRunFiles {
+    /// The run's settings (resolved).
+    pub config: ForecastConfig,
+    /// The scaler fitted on its training rows.
+    pub scaler: Scaler,
+    /// The model, or the ensemble's members.
+    pub models: Vec<Forecaster>,
+}
+
+/// Reads the forecast run in `dir` (`config.toml`, `scaler.json`, `model.safetensors` or
+/// every member's) onto `device`, for a series of `features` columns.
+///
+/// Errors name the file: missing, unreadable, not a forecast run, or weights that do not
+/// fit.
+pub fn load_run(dir: &Path, features: usize, device: &Device) -> Result<ForecastRunFiles> {
+    let config: ForecastConfig = SavedRun::read(&dir.join(CONFIG_FILE))?.settings_of("forecast")?;
+    let scaler = Scaler::load(dir.join(SCALER_FILE))?;
+    let model = model_config(&config, features)?;
+    let models = RunDir::open(dir)?
+        .model_files(config.ensemble, MODEL_FILE)
+        .iter()
+        .map(|path| load_weights(model.try_init(device)?, path))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ForecastRunFiles {
+        config,
+        scaler,
+        models,
+    })
 }
 
 /// The next [`ForecastConfig::horizon`] values of the target after the last row of
@@ -100,7 +135,7 @@ pub fn load_model(
 /// Errors: no model; a series whose columns are not the scaler's, or with fewer than
 /// `lookback` rows; a value the scaler cannot take (≤ −1 under `log`).
 pub fn forecast_next(
-    models: &[ForecastModel],
+    models: &[Forecaster],
     config: &ForecastConfig,
     scaler: &Scaler,
     series: &TimeSeries,

@@ -16,7 +16,9 @@ use crate::error::{Result, TrainError};
 use crate::metrics::ForecastScores;
 
 use super::config::ForecastConfig;
-use super::model::ForecastModel;
+use recurrent_zoo::models::{Forecaster, ForecasterConfig};
+
+use super::model_config;
 use super::shape::WindowShape;
 
 /// The largest lag [`detect_season`] looks at: a third of the training rows, at most 400.
@@ -291,18 +293,17 @@ impl ForecastSetup {
         &self.target[..self.test_rows().start]
     }
 
+    /// The network of this setup: [`ForecastConfig::model`] with the input size of its
+    /// windows and the read-out size of its mode.
+    pub fn model_config(&self) -> ForecasterConfig {
+        model_config(&self.config, self.series.n_columns())
+            .expect("the setup's shape was checked when it was made")
+    }
+
     /// A model of this setup's shape on `device`, its weights drawn from the device's
     /// seed.
-    pub fn new_model(&self, device: &Device) -> ForecastModel {
-        let f = self.series.n_columns();
-        ForecastModel::new(
-            self.config.cell,
-            self.shape().input_features(),
-            self.config.hidden,
-            self.config.layers,
-            ForecastModel::outputs(self.config.mode, self.config.horizon, f),
-            device,
-        )
+    pub fn new_model(&self, device: &Device) -> Result<Forecaster> {
+        Ok(self.model_config().try_init(device)?)
     }
 
     /// The naive forecast of the test rows, block by block (the last value before each
@@ -360,7 +361,7 @@ impl ForecastSetup {
     }
 
     /// The model's forecast of the test rows, block by block, in the data's units.
-    pub fn model_forecast(&self, model: &ForecastModel, device: &Device) -> Result<Vec<f64>> {
+    pub fn model_forecast(&self, model: &Forecaster, device: &Device) -> Result<Vec<f64>> {
         self.model_forecast_rows(model, self.test_rows(), device)
     }
 
@@ -368,7 +369,7 @@ impl ForecastSetup {
     /// units.
     pub fn model_forecast_rows(
         &self,
-        model: &ForecastModel,
+        model: &Forecaster,
         rows: Range<usize>,
         device: &Device,
     ) -> Result<Vec<f64>> {

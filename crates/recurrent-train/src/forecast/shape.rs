@@ -8,7 +8,7 @@ use recurrent_data::series::Scaler;
 use crate::error::{Result, TrainError};
 
 use super::config::{ForecastConfig, ForecastMode, WindowNorm};
-use super::model::ForecastModel;
+use recurrent_zoo::models::Forecaster;
 
 /// The shape of the windows a model reads and writes, and how they are normalised: what a
 /// saved model needs besides its weights and scaler to forecast.
@@ -140,7 +140,7 @@ impl WindowShape {
     /// (`[rows, features]`); each origin needs `lookback` rows before it.
     pub fn forecast(
         &self,
-        model: &ForecastModel,
+        model: &Forecaster,
         scaler: &Scaler,
         scaled: &[f32],
         origins: &[usize],
@@ -160,8 +160,15 @@ impl WindowShape {
         for chunk in origins.chunks(256) {
             let (x, base) = self.input_tensor(scaled, chunk, device);
             let level = self.level_base(&base, device);
-            let y = model
-                .forecast(x, self.mode, self.horizon, level)
+            let b = chunk.len();
+            let y = match self.mode {
+                ForecastMode::Direct => model.forward_direct(x),
+                ForecastMode::Autoregressive => model
+                    .forward_autoregressive(x, self.horizon, None, false, level)?
+                    .narrow(2, 0, 1)
+                    .reshape([b, self.horizon]),
+            };
+            let y = y
                 .into_data()
                 .convert::<f32>()
                 .try_to_vec::<f32>()

@@ -15,8 +15,8 @@ use crate::metrics::ForecastScores;
 use crate::run_dir::RunDir;
 
 use super::config::ForecastMode;
-use super::model::ForecastModel;
 use super::setup::ForecastSetup;
+use recurrent_zoo::models::Forecaster;
 
 /// One trained forecaster (an ensemble member, or the only model) and its test results.
 #[derive(Debug)]
@@ -24,7 +24,7 @@ pub struct ForecastMember {
     /// The seed it was trained with.
     pub seed: u64,
     /// The model (without autodiff): the best validation epoch's weights.
-    pub model: ForecastModel,
+    pub model: Forecaster,
     /// Per-epoch records: `loss` (MSE of the scaled, normalised targets), `val_loss` (the
     /// same on the validation windows, free running), `val_mase`.
     pub history: History,
@@ -61,11 +61,11 @@ impl ForecastTask<'_> {
     /// random draws; `None` rolls out freely.
     fn loss(
         &self,
-        model: &ForecastModel,
+        model: &Forecaster,
         starts: &[usize],
         device: &Device,
         teacher: Option<(f64, &mut StdRng)>,
-    ) -> Tensor<1> {
+    ) -> Result<Tensor<1>> {
         let shape = self.setup.shape();
         let origins: Vec<usize> = starts.iter().map(|s| s + shape.lookback).collect();
         let (x, y, level) = shape.window_tensors(self.setup.scaled(), &origins, device);
@@ -73,7 +73,7 @@ impl ForecastTask<'_> {
         match shape.mode {
             ForecastMode::Direct => {
                 let target = y.slice([0..b, 0..h, 0..1]).reshape([b, h]);
-                Self::mse(model.forward_direct(x), target)
+                Ok(Self::mse(model.forward_direct(x), target))
             }
             ForecastMode::Autoregressive => {
                 let prediction = match teacher {
@@ -84,18 +84,18 @@ impl ForecastTask<'_> {
                             .collect();
                         let all = draws.iter().all(|&d| d == 1.0);
                         let mask = Tensor::from_data(TensorData::new(draws, [b, steps, 1]), device);
-                        model.forward_autoregressive(x, h, Some((y.clone(), mask)), all, level)
+                        model.forward_autoregressive(x, h, Some((y.clone(), mask)), all, level)?
                     }
-                    _ => model.forward_autoregressive(x, h, None, false, level),
+                    _ => model.forward_autoregressive(x, h, None, false, level)?,
                 };
-                Self::mse(prediction, y)
+                Ok(Self::mse(prediction, y))
             }
         }
     }
 }
 
 impl FitTask for ForecastTask<'_> {
-    type Model = ForecastModel;
+    type Model = Forecaster;
     /// The start rows of the batch's training windows.
     type Batch = Vec<usize>;
 
@@ -110,7 +110,7 @@ impl FitTask for ForecastTask<'_> {
 
     fn step(
         &self,
-        model: &ForecastModel,
+        model: &Forecaster,
         batch: &Vec<usize>,
         ctx: &mut StepContext<'_>,
     ) -> Result<StepOutput> {
@@ -119,18 +119,18 @@ impl FitTask for ForecastTask<'_> {
             batch,
             &self.device,
             Some((ctx.teacher_forcing, &mut *ctx.rng)),
-        );
+        )?;
         Ok(StepOutput::new(loss, batch.len() as f64))
     }
 
-    fn validate(&self, model: &ForecastModel) -> Result<BTreeMap<String, f64>> {
+    fn validate(&self, model: &Forecaster) -> Result<BTreeMap<String, f64>> {
         let starts = self.setup.data().valid.starts();
         if starts.is_empty() {
             return Ok(BTreeMap::new());
         }
         let (mut sum, mut count) = (0.0, 0.0);
         for chunk in starts.chunks(256) {
-            let loss = self.loss(model, chunk, &self.plain, None);
+            let loss = self.loss(model, chunk, &self.plain, None)?;
             sum += f64::from(loss.into_scalar::<f32>()) * chunk.len() as f64;
             count += chunk.len() as f64;
         }
@@ -162,7 +162,7 @@ impl ForecastSetup {
         let plain = device.clone().inner();
         let autodiff = plain.clone().autodiff();
         autodiff.seed(seed);
-        let model = self.new_model(&autodiff);
+        let model = self.new_model(&autodiff)?;
         let task = ForecastTask {
             setup: self,
             device: autodiff,

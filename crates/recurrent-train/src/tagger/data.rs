@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use recurrent_data::{ConllOptions, Sentence, SplitFractions, read_conll, split_sentences};
 
-use super::TaggerConfig;
+use super::TaggerTaskConfig;
 use super::vocabs::TaggerVocabs;
 use crate::error::{Result, TrainError};
 
@@ -81,7 +81,7 @@ impl TaggerData {
     ///
     /// Errors: a missing or malformed file (`FILE:LINE: what is wrong`, from
     /// `recurrent-data`), a tag column missing from a file, or a file too small to split.
-    pub fn load(config: &TaggerConfig) -> Result<Self> {
+    pub fn load(config: &TaggerTaskConfig) -> Result<Self> {
         let options = ConllOptions {
             tag_column: config.tag_column,
             ..ConllOptions::default()
@@ -148,7 +148,7 @@ impl TaggerData {
     ///
     /// Errors: an empty part, or settings the vocabularies refuse.
     pub fn from_parts(
-        config: &TaggerConfig,
+        config: &TaggerTaskConfig,
         train: (String, Vec<Sentence>),
         valid: (String, Vec<Sentence>),
         test: (String, Vec<Sentence>),

@@ -8,10 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::batch::make_batch;
 use super::data::{EncodedSentence, TaggerPart};
-use super::model::TaggerModel;
 use super::vocabs::TaggerVocabs;
 use crate::error::{Result, TrainError};
 use crate::metrics::{entity_f1, macro_f1};
+use recurrent_zoo::models::Tagger;
 
 /// Tag probabilities of one sentence: `len × tags` values, row-major (token by token).
 pub type SentenceProbs = Vec<f32>;
@@ -22,7 +22,7 @@ pub type SentenceProbs = Vec<f32>;
 ///
 /// Errors: no model, a zero batch size, or an empty sentence.
 pub fn tag_probabilities(
-    models: &[TaggerModel],
+    models: &[Tagger],
     sentences: &[EncodedSentence],
     n_tags: usize,
     batch_size: usize,

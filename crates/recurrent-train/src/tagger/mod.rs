@@ -1,12 +1,14 @@
-//! A sequence tagger (part-of-speech, named entities, chunks — any CoNLL file): word
-//! embeddings and character-CNN features of each token, a bidirectional LSTM (or GRU / RNN)
-//! over the sentence, and a softmax over the tags at each token.
+//! The sequence-tagging task (part-of-speech, named entities, chunks — any CoNLL file): a
+//! zoo [`Tagger`] (word embeddings and character-CNN features of each token, a
+//! bidirectional recurrent encoder, a softmax over the tags at each token) trained on
+//! bucketed batches of sentences.
 //!
-//! - [`TaggerConfig`]: every setting of a run, with the [`FitConfig`] of the loop.
+//! - [`TaggerTaskConfig`]: every setting of a run: the data, the zoo's [`TaggerConfig`]
+//!   of the network, and the [`FitConfig`] of the loop.
 //! - [`TaggerData`]: the CoNLL files read, split by sentence when validation / test files
 //!   are missing, the vocabularies of the training part ([`TaggerVocabs`]), and every part
 //!   encoded.
-//! - [`TaggerModel`]: the network; its weights as a PyTorch-named [`StateDict`].
+//! - The network is the zoo's [`Tagger`]; [`load_run`] reads a finished run back.
 //! - [`train_tagger`]: one model trained through [`crate::fit::fit`] (masked cross-entropy
 //!   over real tokens; validation loss, accuracy, macro F1 and entity F1 for BIO tags; early
 //!   stopping on validation macro F1 with the best epoch's weights restored).
@@ -22,15 +24,14 @@ mod batch;
 mod data;
 mod eval;
 mod input;
-mod model;
 mod task;
 mod vocabs;
 
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
-use recurrent_cells::StateDict;
 use recurrent_data::SplitFractions;
+use recurrent_zoo::models::{Tagger, TaggerConfig};
 use serde::{Deserialize, Serialize};
 
 pub use batch::{TaggerBatch, make_batch, masked_cross_entropy};
@@ -39,23 +40,24 @@ pub use eval::{SentenceProbs, TagScores, argmax_tags, score, tag_probabilities};
 pub use input::{
     InputFormat, InputSentence, TaggingInput, gold_tags, read_tagging_input, write_tagged,
 };
-pub use model::{TaggerDims, TaggerModel};
 pub use task::TaggerTask;
 pub use vocabs::{CHARS_FILE, TAGS_FILE, TaggerVocabs, WORDS_FILE};
 
-use crate::cell_kind::CellKind;
 use crate::early_stopping::Mode;
 use crate::error::{Result, TrainError};
 use crate::fit::{EarlyStoppingConfig, FitConfig, FitEvent, Fitted, fit};
 use crate::optimizer::Clipping;
+use crate::run_config::{CONFIG_FILE, SavedRun};
 use crate::run_dir::RunDir;
+use crate::weights::load_weights;
 
 /// The weights file of a tagger (in the run directory, or in each ensemble member's).
 pub const MODEL_FILE: &str = "model.safetensors";
 
-/// Every setting of a tagger run.
+/// Every setting of a tagger run: the data, the network (a zoo [`TaggerConfig`], whose
+/// vocabulary sizes are set from the data), and the training loop.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaggerConfig {
+pub struct TaggerTaskConfig {
     /// The training CoNLL file.
     pub train: PathBuf,
     /// The validation file; without it, a part of `train` is split off.
@@ -73,24 +75,11 @@ pub struct TaggerConfig {
     pub lowercase: bool,
     /// Words seen fewer times in training are `<unk>`.
     pub min_word_freq: usize,
-    /// Word embedding size.
-    pub word_embed: usize,
-    /// Character embedding size.
-    pub char_embed: usize,
-    /// Character features per token (filters of the character CNN); 0 turns them off.
-    pub char_features: usize,
-    /// Width of the character CNN's filters (odd).
-    pub char_kernel: usize,
     /// The most characters of a token the CNN sees (first and last halves of longer ones).
     pub max_word_chars: usize,
-    /// The recurrent layer (bidirectional).
-    pub cell: CellKind,
-    /// Hidden size of each direction.
-    pub hidden: usize,
-    /// Stacked recurrent layers.
-    pub layers: usize,
-    /// Dropout on the token features, between recurrent layers and before the read-out.
-    pub dropout: f64,
+    /// The network: architecture, embeddings, character CNN, cell, sizes, merge mode,
+    /// dropout (the vocabulary sizes come from the data).
+    pub model: TaggerConfig,
     /// Sentences per batch.
     pub batch_size: usize,
     /// Models trained with seeds `fit.seed + k`; their probabilities are averaged.
@@ -99,12 +88,13 @@ pub struct TaggerConfig {
     pub fit: FitConfig,
 }
 
-impl TaggerConfig {
+impl TaggerTaskConfig {
     /// Defaults for `train`: split 80/10/10 after a seeded shuffle; words of at least 2
     /// occurrences, embeddings of 64; character embeddings of 24 and 50 CNN features of width
-    /// 3 over at most 24 characters; one BiLSTM layer of 128 per direction; dropout 0.33;
-    /// batches of 32; Adam 2e-3 with gradient norm clipped at 5, 20 epochs, early stopping
-    /// on validation macro F1 (patience 4) with the best weights restored.
+    /// 3 over at most 24 characters; one BiLSTM layer of 128 per direction, outputs
+    /// concatenated; dropout 0.33; batches of 32; Adam 2e-3 with gradient norm clipped at 5,
+    /// 20 epochs, early stopping on validation macro F1 (patience 4) with the best weights
+    /// restored.
     pub fn new(train: impl Into<PathBuf>) -> Self {
         let mut fit = FitConfig::new(20, 2e-3);
         fit.clipping = Some(Clipping::Norm(5.0));
@@ -123,27 +113,22 @@ impl TaggerConfig {
             shuffle_split: true,
             lowercase: false,
             min_word_freq: 2,
-            word_embed: 64,
-            char_embed: 24,
-            char_features: 50,
-            char_kernel: 3,
             max_word_chars: 24,
-            cell: CellKind::Lstm,
-            hidden: 128,
-            layers: 1,
-            dropout: 0.33,
+            // The vocabulary sizes are set from the data (`model_config`).
+            model: TaggerConfig::new(0, 0, 0),
             batch_size: 32,
             ensemble: 1,
             fit,
         }
     }
 
-    /// The network sizes for `vocabs`.
-    pub fn dims(&self, vocabs: &TaggerVocabs) -> TaggerDims {
-        TaggerDims {
-            words: vocabs.words.len(),
-            chars: vocabs.chars.len(),
-            tags: vocabs.n_tags(),
+    /// The network for `vocabs`: [`TaggerTaskConfig::model`] with its vocabulary sizes.
+    pub fn model_config(&self, vocabs: &TaggerVocabs) -> TaggerConfig {
+        TaggerConfig {
+            n_words: vocabs.words.len(),
+            n_chars: vocabs.chars.len(),
+            n_tags: vocabs.n_tags(),
+            ..self.model.clone()
         }
     }
 }
@@ -155,25 +140,25 @@ impl TaggerConfig {
 /// The returned model is the best validation epoch's when early stopping is set (and
 /// `fit.restore_best`), else the last.
 pub fn train_tagger(
-    config: &TaggerConfig,
+    config: &TaggerTaskConfig,
     data: &TaggerData,
     seed: u64,
     device: &Device,
     checkpoints: Option<&RunDir>,
     resume: bool,
     observer: impl FnMut(FitEvent<'_>),
-) -> Result<Fitted<TaggerModel>> {
+) -> Result<Fitted<Tagger>> {
     let mut fit_config = config.fit.clone();
     fit_config.seed = seed;
     device.seed(seed);
-    let model = TaggerModel::new(config, config.dims(&data.vocabs), device)?;
+    let model = config.model_config(&data.vocabs).try_init(device)?;
     let task = TaggerTask::new(data, config.batch_size, device)?;
     fit(&fit_config, &task, model, checkpoints, resume, observer)
 }
 
 /// The scores of `models` (one, or the members of an ensemble) on `part`.
 pub fn evaluate_part(
-    models: &[TaggerModel],
+    models: &[Tagger],
     part: &TaggerPart,
     vocabs: &TaggerVocabs,
     batch_size: usize,
@@ -183,35 +168,42 @@ pub fn evaluate_part(
     score(&probs, part, vocabs)
 }
 
-/// Writes `model`'s weights as `dir/model.safetensors`.
-pub fn save_model(model: &TaggerModel, dir: &Path) -> Result<PathBuf> {
-    let path = dir.join(MODEL_FILE);
-    model
-        .state_dict()
-        .save(&path)
-        .map_err(|e| TrainError::invalid("weights", format!("{}: {e}", path.display())))?;
-    Ok(path)
+/// A finished tagger run read back: its settings, vocabularies and models (every member
+/// of an ensemble).
+#[derive(Debug)]
+pub struct TaggerRunFiles {
+    /// The run's settings.
+    pub config: TaggerTaskConfig,
+    /// The vocabularies of its training data.
+    pub vocabs: TaggerVocabs,
+    /// The model, or the ensemble's members.
+    pub models: Vec<Tagger>,
 }
 
-/// Reads the model `path` (a `model.safetensors`) for `config` and `vocabs`.
+/// Reads the tagger run in `dir` (`config.toml`, the vocabularies, `model.safetensors` or
+/// every member's) onto `device`.
 ///
-/// Errors: a missing or unreadable file, or weights that do not fit the settings (named).
-pub fn load_model(
-    path: &Path,
-    config: &TaggerConfig,
-    vocabs: &TaggerVocabs,
-    device: &Device,
-) -> Result<TaggerModel> {
-    let dict = StateDict::load(path)
-        .map_err(|e| TrainError::invalid("weights", format!("{}: {e}", path.display())))?;
-    TaggerModel::from_state_dict(config, config.dims(vocabs), &dict, device)
-        .map_err(|e| TrainError::invalid("weights", format!("{}: {e}", path.display())))
+/// Errors name the file: missing, unreadable, not a tagger run, or weights that do not fit.
+pub fn load_run(dir: &Path, device: &Device) -> Result<TaggerRunFiles> {
+    let config: TaggerTaskConfig = SavedRun::read(&dir.join(CONFIG_FILE))?.settings_of("tagger")?;
+    let vocabs = TaggerVocabs::load(dir, config.lowercase, config.max_word_chars)?;
+    let model = config.model_config(&vocabs);
+    let models = RunDir::open(dir)?
+        .model_files(config.ensemble, MODEL_FILE)
+        .iter()
+        .map(|path| load_weights(model.try_init(device)?, path))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(TaggerRunFiles {
+        config,
+        vocabs,
+        models,
+    })
 }
 
 /// The tags `models` predict for `sentences` of tokens (an ensemble averages the members'
 /// probabilities).
 pub fn predict_tags(
-    models: &[TaggerModel],
+    models: &[Tagger],
     vocabs: &TaggerVocabs,
     sentences: &[Vec<String>],
     batch_size: usize,

@@ -12,11 +12,11 @@ use recurrent_data::bucket_order;
 use super::batch::{TaggerBatch, make_batch, masked_cross_entropy};
 use super::data::{EncodedSentence, TaggerData};
 use super::eval::{score, tag_probabilities};
-use super::model::TaggerModel;
 use crate::error::{Result, TrainError};
 use crate::fit::{FitTask, StepContext, StepOutput};
+use recurrent_zoo::models::Tagger;
 
-/// Training a [`TaggerModel`] on a [`TaggerData`].
+/// Training a [`Tagger`] on a [`TaggerData`].
 #[derive(Debug)]
 pub struct TaggerTask<'a> {
     data: &'a TaggerData,
@@ -46,7 +46,7 @@ impl<'a> TaggerTask<'a> {
 }
 
 impl FitTask for TaggerTask<'_> {
-    type Model = TaggerModel;
+    type Model = Tagger;
     type Batch = TaggerBatch;
 
     /// Sentences of similar length batched together (pools of 50 batches sorted by length),
@@ -67,7 +67,7 @@ impl FitTask for TaggerTask<'_> {
 
     fn step(
         &self,
-        model: &TaggerModel,
+        model: &Tagger,
         batch: &TaggerBatch,
         _ctx: &mut StepContext<'_>,
     ) -> Result<StepOutput> {
@@ -106,7 +106,7 @@ impl FitTask for TaggerTask<'_> {
     }
 
     /// `loss`, `accuracy`, `macro_f1`, and `entity_f1` for BIO tags, on the validation part.
-    fn validate(&self, model: &TaggerModel) -> Result<BTreeMap<String, f64>> {
+    fn validate(&self, model: &Tagger) -> Result<BTreeMap<String, f64>> {
         let vocabs = &self.data.vocabs;
         let part = &self.data.valid;
         let probs = tag_probabilities(
