@@ -74,7 +74,7 @@ impl LnLstmConfig {
             recurrent_dropout: self.recurrent_dropout,
         };
         options.validate()?;
-        if !(self.epsilon > 0.0) {
+        if self.epsilon.is_nan() || self.epsilon <= 0.0 {
             return Err(Error::Config(format!(
                 "epsilon must be above 0, got {}",
                 self.epsilon

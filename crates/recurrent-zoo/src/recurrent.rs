@@ -185,6 +185,8 @@ impl RecurrentConfig {
 /// The state of a recurrent layer, in PyTorch's layout: each part
 /// `[n_layers * dirs, batch, d_hidden]`.
 #[derive(Debug, Clone)]
+// Both variants are tensor handles; boxing the larger would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum RecurrentState {
     /// `h` (RNN, GRU).
     Hidden(Tensor<3>),

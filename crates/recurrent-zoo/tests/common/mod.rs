@@ -57,9 +57,9 @@ pub fn reverse_valid(x: &Tensor<3>, lengths: &[usize]) -> Tensor<3> {
     let [batch, seq, d] = x.dims();
     let v = values(x);
     let mut out = v.clone();
-    for b in 0..batch {
-        for t in 0..lengths[b] {
-            let src = (b * seq + (lengths[b] - 1 - t)) * d;
+    for (b, &length) in lengths.iter().enumerate().take(batch) {
+        for t in 0..length {
+            let src = (b * seq + (length - 1 - t)) * d;
             let dst = (b * seq + t) * d;
             out[dst..dst + d].copy_from_slice(&v[src..src + d]);
         }
