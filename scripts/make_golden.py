@@ -1,12 +1,16 @@
-"""Writes PyTorch reference cases in the `recurrent-golden/1` format.
+"""Writes PyTorch reference cases.
 
-The project's shared set (copied to crates/recurrent-cells/tests/golden/) covers nine
-configurations; this script adds the edge cases the harness must also handle (three layers,
-no bias, 1-wide hidden states, batch or sequence of 1, bidirectional with lengths,
-time-major input) under tests/golden/extra/.
+Layers (`recurrent-golden/1` format): the project's shared set (copied to
+crates/recurrent-cells/tests/golden/) covers nine configurations; this script adds the edge
+cases the harness must also handle (three layers, no bias, 1-wide hidden states, batch or
+sequence of 1, bidirectional with lengths, time-major input) under tests/golden/extra/.
+
+Zoo modules (`recurrent-zoo-golden/1` format, see `zoo_main`): Bahdanau and Luong attention,
+a residual two-layer LSTM, Conv1d + GRU hybrids, under crates/recurrent-zoo/tests/golden/.
 
     python -m venv .venv && .venv/bin/pip install torch safetensors
     .venv/bin/python scripts/make_golden.py crates/recurrent-cells/tests/golden/extra
+    .venv/bin/python scripts/make_golden.py zoo crates/recurrent-zoo/tests/golden
 """
 
 import sys
@@ -14,6 +18,8 @@ import zlib
 from pathlib import Path
 
 import torch
+import torch.nn as nn
+import torch.nn.functional as F
 from safetensors.torch import save_file
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
@@ -82,7 +88,173 @@ def make(name, kind, d_in, hidden, layers, bi, bias, batch, seq, lengths, batch_
     save_file({k: v.contiguous() for k, v in t.items()}, str(out_dir / f"{name}.safetensors"), metadata=meta)
 
 
+# ---------------------------------------------------------------------------------------
+# Zoo modules. Each case (format `recurrent-zoo-golden/1`) holds the module's weights under
+# the zoo's names (PyTorch's where PyTorch has the module), the inputs (`input.*`, optional
+# `lengths`), the expected outputs (`output.*`), fixed random `upstream.*` tensors, and the
+# gradients `grad.<weight>` / `grad.input.*` of `loss = sum_k sum(output.k * upstream.k)`.
+# Metadata: `module` and the sizes.
+# ---------------------------------------------------------------------------------------
+
+
+def valid_mask(lengths, n):
+    return torch.arange(n)[None, :] < torch.tensor(lengths)[:, None]  # [batch, n]
+
+
+def masked_softmax(scores, lengths):
+    # scores [batch, queries, keys]; masked keys -inf, as in PyTorch's seq2seq tutorial.
+    mask = valid_mask(lengths, scores.shape[-1])[:, None, :]
+    return F.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+
+
+def packed(layer, x, lengths):
+    """Runs a batch-first layer over padded x with lengths; outputs padded with zeros."""
+    p = pack_padded_sequence(x, torch.tensor(lengths), batch_first=True, enforce_sorted=False)
+    out, state = layer(p)
+    out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+    return out, state
+
+
+class Bahdanau(nn.Module):
+    """PyTorch's seq2seq tutorial's BahdanauAttention, with separate sizes and a mask."""
+
+    def __init__(self, d_query, d_key, d_att):
+        super().__init__()
+        self.Wa = nn.Linear(d_query, d_att)
+        self.Ua = nn.Linear(d_key, d_att)
+        self.Va = nn.Linear(d_att, 1)
+
+    def forward(self, query, keys, lengths):
+        # query [b, q, dq], keys [b, k, dk]
+        scores = self.Va(torch.tanh(self.Wa(query)[:, :, None, :] + self.Ua(keys)[:, None, :, :]))
+        weights = masked_softmax(scores.squeeze(-1), lengths)
+        return {"context": torch.bmm(weights, keys), "weights": weights}
+
+
+class LuongGeneral(nn.Module):
+    def __init__(self, d_query, d_key):
+        super().__init__()
+        self.Wa = nn.Linear(d_key, d_query, bias=False)
+
+    def forward(self, query, keys, values, lengths):
+        scores = torch.bmm(query, self.Wa(keys).transpose(1, 2))
+        weights = masked_softmax(scores, lengths)
+        return {"context": torch.bmm(weights, values), "weights": weights}
+
+
+class ResidualLstm(nn.Module):
+    """Two LSTM layers, residual (projection where widths differ), LayerNorm between."""
+
+    def __init__(self, d_in, widths):
+        super().__init__()
+        self.layers = nn.ModuleList()
+        self.projections = nn.ModuleDict()
+        d = d_in
+        for k, w in enumerate(widths):
+            self.layers.append(nn.LSTM(d, w, batch_first=True))
+            if d != w:
+                self.projections[str(k)] = nn.Linear(d, w, bias=False)
+            d = w
+        self.norms = nn.ModuleDict({"0": nn.LayerNorm(widths[0])})
+
+    def forward(self, x, lengths):
+        mask = valid_mask(lengths, x.shape[1])[:, :, None].float()
+        out = {}
+        for k, layer in enumerate(self.layers):
+            y, (h, c) = packed(layer, x, lengths)
+            y = y + (self.projections[str(k)](x) if str(k) in self.projections else x)
+            if str(k) in self.norms:
+                y = self.norms[str(k)](y)
+            x = y * mask
+            out[f"h_n.{k}"] = h
+            out[f"c_n.{k}"] = c
+        out["output"] = x
+        return out
+
+
+class ConvGru(nn.Module):
+    """Conv1d (centred or causal) + ReLU + optional max pooling, then a GRU, with lengths."""
+
+    def __init__(self, d_in, channels, kernel, hidden, causal, pool):
+        super().__init__()
+        self.conv = nn.Conv1d(d_in, channels, kernel)
+        self.recurrent = nn.GRU(channels, hidden, batch_first=True)
+        self.kernel, self.causal, self.pool = kernel, causal, pool
+
+    def forward(self, x, lengths):
+        mask = valid_mask(lengths, x.shape[1])[:, :, None].float()
+        x = (x * mask).transpose(1, 2)  # [b, d, s]
+        pad = (self.kernel - 1, 0) if self.causal else (self.kernel // 2, self.kernel // 2)
+        y = F.relu(self.conv(F.pad(x, pad))).transpose(1, 2) * mask  # [b, s, c]
+        if self.pool > 1:
+            y = F.max_pool1d(y.transpose(1, 2), self.pool).transpose(1, 2)
+        pooled = [l // self.pool for l in lengths]
+        out, h = packed(self.recurrent, y, pooled)
+        return {"output": out, "h_n": h}
+
+
+def run(name, module, inputs, lengths, meta, out_dir):
+    leaves = {k: v.requires_grad_(True) for k, v in inputs.items()}
+    outputs = module(*leaves.values(), lengths)
+    up = {f"upstream.{k}": torch.randn_like(v) for k, v in outputs.items()}
+    loss = sum((v * up[f"upstream.{k}"]).sum() for k, v in outputs.items())
+    loss.backward()
+    t = {k: v.detach().clone() for k, v in module.state_dict().items()}
+    t.update({f"input.{k}": v.detach() for k, v in leaves.items()})
+    t.update({f"output.{k}": v.detach() for k, v in outputs.items()})
+    t.update(up)
+    t.update({f"grad.input.{k}": v.grad for k, v in leaves.items()})
+    for pname, p in module.named_parameters():
+        t[f"grad.{pname}"] = p.grad
+    if lengths is not None:
+        t["lengths"] = torch.tensor(lengths, dtype=torch.int64)
+    meta = {k: str(v) for k, v in meta.items()}
+    meta.update({"format": "recurrent-zoo-golden/1", "source": f"torch {torch.__version__}",
+                 "loss": "sum_k sum(output.k * upstream.k)"})
+    save_file({k: v.contiguous() for k, v in t.items()}, str(out_dir / f"{name}.safetensors"), metadata=meta)
+    print("wrote", out_dir / f"{name}.safetensors")
+
+
+def zoo_main(out_dir):
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def seed(name):
+        torch.manual_seed(zlib.crc32(name.encode()))
+
+    seed("bahdanau_attention")
+    lengths = [7, 4, 1]
+    m = Bahdanau(4, 6, 5)
+    run("bahdanau_attention", m, {"query": torch.randn(3, 2, 4), "keys": torch.randn(3, 7, 6)}, lengths,
+        {"module": "additive_attention", "d_query": 4, "d_key": 6, "d_attention": 5}, out_dir)
+
+    seed("luong_general_attention")
+    m = LuongGeneral(4, 6)
+    run("luong_general_attention", m,
+        {"query": torch.randn(3, 2, 4), "keys": torch.randn(3, 7, 6), "values": torch.randn(3, 7, 3)},
+        [2, 7, 5], {"module": "luong_general", "d_query": 4, "d_key": 6}, out_dir)
+
+    seed("residual_lstm_2l")
+    m = ResidualLstm(4, [6, 6])
+    run("residual_lstm_2l", m, {"input": torch.randn(4, 5, 4)}, [5, 2, 4, 1],
+        {"module": "residual_lstm", "d_input": 4, "widths": "6,6", "layer_norm": "true"}, out_dir)
+
+    seed("conv_gru")
+    m = ConvGru(3, 5, 3, 4, causal=False, pool=1)
+    run("conv_gru", m, {"input": torch.randn(3, 6, 3)}, [6, 3, 5],
+        {"module": "conv_gru", "d_input": 3, "channels": 5, "kernel": 3, "d_hidden": 4,
+         "causal": "false", "pool": 1}, out_dir)
+
+    seed("conv_gru_causal_pool")
+    m = ConvGru(3, 5, 2, 4, causal=True, pool=2)
+    run("conv_gru_causal_pool", m, {"input": torch.randn(3, 8, 3)}, [8, 5, 2],
+        {"module": "conv_gru", "d_input": 3, "channels": 5, "kernel": 2, "d_hidden": 4,
+         "causal": "true", "pool": 2}, out_dir)
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "zoo":
+        zoo_main(Path(sys.argv[2] if len(sys.argv) > 2 else "crates/recurrent-zoo/tests/golden"))
+        return
     out_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "crates/recurrent-cells/tests/golden/extra")
     out_dir.mkdir(parents=True, exist_ok=True)
     for case in CASES:

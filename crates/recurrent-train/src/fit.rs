@@ -472,44 +472,171 @@ fn epoch_rng(seed: u64, epoch: usize) -> StdRng {
 pub fn fit<T: FitTask>(
     config: &FitConfig,
     task: &T,
-    mut model: T::Model,
+    model: T::Model,
     checkpoints: Option<&RunDir>,
     resume: bool,
     mut observer: impl FnMut(FitEvent<'_>),
 ) -> Result<Fitted<T::Model>> {
     config.check()?;
-    let mut optim = build_optimizer(config.optimizer, config.clipping);
-    let mut scheduler: Option<ModuleLrScheduler> = None;
-    let mut pending_scheduler: Option<LrSchedulerRecord> = None;
-    let mut state = LoopState {
-        epoch: 0,
-        history: History::new(),
-        stopping: config
-            .early_stopping
-            .as_ref()
-            .map(|c| EarlyStopping::new(c.patience, c.min_delta, c.mode))
-            .transpose()?,
-        best_epoch: None,
-        train_seconds: 0.0,
-        stop: None,
-    };
-    if resume
-        && let Some(dir) = checkpoints
-        && let Some((epoch, path)) = dir.latest_complete_checkpoint()
-    {
+    let mut run = Run::start(config, model)?;
+    if resume && let Some(dir) = checkpoints {
+        run.resume_from(dir, &mut observer)?;
+    }
+    let clock = Clock::new(run.state.train_seconds, config.max_minutes);
+    let mut best_weights: Option<Bytes> = None;
+    while run.state.stop.is_none() && run.state.epoch < config.epochs {
+        let epoch = run.state.epoch + 1;
+        let started = Instant::now();
+        let trained = run.train_epoch(task, epoch, &clock, &mut observer)?;
+        let valid = task.validate(&run.model().valid())?;
+        let record = EpochRecord {
+            epoch,
+            seconds: started.elapsed().as_secs_f64(),
+            train: trained.metrics,
+            valid,
+        };
+        if run.watch(&record)? && config.restore_best {
+            best_weights = Some(weights_of(run.model())?);
+        }
+        if trained.timed_out || clock.is_over() && epoch < config.epochs {
+            run.state
+                .stop
+                .get_or_insert(StopReason::TimeLimit { epoch });
+        }
+        observer(FitEvent::EpochEnd(&record));
+        run.state.history.push(record);
+        run.state.epoch = epoch;
+        run.state.train_seconds = clock.elapsed();
+        if let Some(dir) = checkpoints {
+            save_checkpoint(
+                dir,
+                &run.state,
+                run.model(),
+                &run.optim,
+                run.scheduler.as_ref(),
+            )?;
+        }
+    }
+    let stop = run.state.stop.unwrap_or(StopReason::Completed);
+    observer(FitEvent::Stopped(&stop));
+    let model = run.final_model(best_weights, checkpoints)?;
+    Ok(Fitted {
+        model,
+        history: run.state.history,
+        train_seconds: run.state.train_seconds,
+        best_epoch: run.state.best_epoch,
+        stop,
+    })
+}
+
+/// The training time so far (including the time before a resume) and its budget.
+struct Clock {
+    started: Instant,
+    before: f64,
+    deadline: Option<f64>,
+}
+
+impl Clock {
+    fn new(before: f64, max_minutes: Option<f64>) -> Self {
+        Self {
+            started: Instant::now(),
+            before,
+            deadline: max_minutes.map(|m| m * 60.0),
+        }
+    }
+
+    /// Seconds of training, including those before a resume.
+    fn elapsed(&self) -> f64 {
+        self.before + self.started.elapsed().as_secs_f64()
+    }
+
+    /// Whether the time budget is spent.
+    fn is_over(&self) -> bool {
+        self.deadline.is_some_and(|d| self.elapsed() > d)
+    }
+}
+
+/// What one epoch of training produced.
+struct EpochTraining {
+    /// `loss` (the weighted mean over the batches) and the task's training metrics.
+    metrics: BTreeMap<String, f64>,
+    /// Whether the time budget cut the epoch short.
+    timed_out: bool,
+}
+
+/// The weights of `model` as bytes (a copy kept in memory).
+fn weights_of<M: Module>(model: &M) -> Result<Bytes> {
+    model
+        .valid()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| TrainError::invalid("weights", e.to_string()))
+}
+
+/// The state of one call of [`fit`]: the model, its optimiser and schedule, and the loop's
+/// own state.
+struct Run<'a, M: Module> {
+    config: &'a FitConfig,
+    /// Always `Some` between calls; taken while the optimiser steps it.
+    model: Option<M>,
+    optim: burn::optim::ModuleOptimizer,
+    /// Built at the first epoch, when the number of batches is known.
+    scheduler: Option<ModuleLrScheduler>,
+    /// A resumed schedule's state, loaded into the scheduler once it is built.
+    pending_scheduler: Option<LrSchedulerRecord>,
+    state: LoopState,
+    /// The validation metric early stopping watches.
+    monitor: Option<String>,
+}
+
+impl<'a, M: Module> Run<'a, M> {
+    /// A fresh run of `model`.
+    fn start(config: &'a FitConfig, model: M) -> Result<Self> {
+        Ok(Self {
+            config,
+            model: Some(model),
+            optim: build_optimizer(config.optimizer, config.clipping),
+            scheduler: None,
+            pending_scheduler: None,
+            state: LoopState {
+                epoch: 0,
+                history: History::new(),
+                stopping: config
+                    .early_stopping
+                    .as_ref()
+                    .map(|c| EarlyStopping::new(c.patience, c.min_delta, c.mode))
+                    .transpose()?,
+                best_epoch: None,
+                train_seconds: 0.0,
+                stop: None,
+            },
+            monitor: config.early_stopping.as_ref().map(|c| c.monitor.clone()),
+        })
+    }
+
+    /// Continues from the latest complete checkpoint of `dir`, when there is one: weights,
+    /// optimiser state, schedule and loop state.
+    fn resume_from(&mut self, dir: &RunDir, observer: &mut impl FnMut(FitEvent<'_>)) -> Result<()> {
+        let Some((epoch, path)) = dir.latest_complete_checkpoint() else {
+            return Ok(());
+        };
         let file = path.join(MODEL_FILE);
         let record = ModuleRecord::from_bytes(read_bytes(&file)?)
             .map_err(|e| record_error("checkpoint", &file, e))?;
-        model = model
-            .try_load_record(record)
-            .map_err(|e| record_error("checkpoint", &file, e))?;
+        let model = self.model.take().expect("the run holds its model");
+        self.model = Some(
+            model
+                .try_load_record(record)
+                .map_err(|e| record_error("checkpoint", &file, e))?,
+        );
         let file = path.join(OPTIMIZER_FILE);
-        optim = optim
+        let fresh = build_optimizer(self.config.optimizer, self.config.clipping);
+        self.optim = std::mem::replace(&mut self.optim, fresh)
             .from_bytes(read_bytes(&file)?)
             .map_err(|e| record_error("checkpoint", &file, e))?;
         let file = path.join(SCHEDULER_FILE);
         if file.is_file() {
-            pending_scheduler = Some(
+            self.pending_scheduler = Some(
                 LrSchedulerRecord::from_bytes(read_bytes(&file)?)
                     .map_err(|e| record_error("checkpoint", &file, e))?,
             );
@@ -519,38 +646,39 @@ pub fn fit<T: FitTask>(
             path: file.clone(),
             source,
         })?;
-        state = serde_json::from_str(&text).map_err(|source| TrainError::Json {
+        self.state = serde_json::from_str(&text).map_err(|source| TrainError::Json {
             path: file.clone(),
             source,
         })?;
-        state.epoch = epoch;
+        self.state.epoch = epoch;
         observer(FitEvent::Resumed { epoch });
+        Ok(())
     }
-    let started = Instant::now();
-    let before = state.train_seconds;
-    let elapsed = || before + started.elapsed().as_secs_f64();
-    let deadline = config.max_minutes.map(|m| m * 60.0);
-    let monitor = config.early_stopping.as_ref().map(|c| c.monitor.clone());
-    let mut best_weights: Option<Bytes> = None;
 
-    let mut epoch = state.epoch;
-    while state.stop.is_none() && epoch < config.epochs {
-        epoch += 1;
-        let epoch_start = Instant::now();
+    /// Trains one epoch: its batches in the epoch's seeded order, one optimiser step each,
+    /// until they run out or the time budget does.
+    fn train_epoch<T: FitTask<Model = M>>(
+        &mut self,
+        task: &T,
+        epoch: usize,
+        clock: &Clock,
+        observer: &mut impl FnMut(FitEvent<'_>),
+    ) -> Result<EpochTraining> {
+        let config = self.config;
         let mut rng = epoch_rng(config.seed, epoch);
         // The device's generator (dropout masks) restarts from the run seed and the epoch
         // too, so a resumed epoch draws the same masks as an uninterrupted one.
-        if let Some(device) = model.devices().first() {
+        if let Some(device) = self.model().devices().first() {
             device.seed(config.seed ^ (epoch as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
         }
         let batches = task.train_batches(epoch, &mut rng)?;
         let steps = batches.len();
-        if scheduler.is_none() {
+        if self.scheduler.is_none() {
             let mut built = config.schedule.scheduler(config.lr, config.epochs, steps)?;
-            if let Some(record) = pending_scheduler.take() {
+            if let Some(record) = self.pending_scheduler.take() {
                 built = built.load_record(record);
             }
-            scheduler = Some(built);
+            self.scheduler = Some(built);
         }
         observer(FitEvent::EpochStart {
             epoch,
@@ -569,7 +697,7 @@ pub fn fit<T: FitTask>(
                 teacher_forcing,
                 rng: &mut rng,
             };
-            let out = task.step(&model, batch, &mut ctx)?;
+            let out = task.step(self.model(), batch, &mut ctx)?;
             let value = f64::from(out.loss.clone().into_scalar::<f32>());
             check_finite(value, epoch, step)?;
             loss_sum += value * out.weight;
@@ -579,113 +707,106 @@ pub fn fit<T: FitTask>(
                 entry.0 += sum;
                 entry.1 += count;
             }
-            let grads = GradientsParams::from_grads(out.loss.backward(), &model);
-            let lr: ModuleLearningRate = scheduler
-                .as_mut()
-                .map_or_else(|| config.lr.into(), ModuleLrScheduler::step);
-            model = optim.step(lr, model, grads);
+            self.step(out.loss);
             observer(FitEvent::Step {
                 epoch,
                 step,
                 steps,
                 loss: loss_sum / weight_sum.max(f64::MIN_POSITIVE),
             });
-            if deadline.is_some_and(|d| elapsed() > d) && step < steps {
+            if clock.is_over() && step < steps {
                 tracing::info!(epoch, step, "time limit reached");
                 timed_out = true;
                 break;
             }
         }
-        let mut train = BTreeMap::from([(
-            "loss".to_owned(),
-            if weight_sum > 0.0 {
-                loss_sum / weight_sum
-            } else {
-                f64::NAN
-            },
-        )]);
+        let mean = |sum: f64, count: f64| if count > 0.0 { sum / count } else { f64::NAN };
+        let mut metrics = BTreeMap::from([("loss".to_owned(), mean(loss_sum, weight_sum))]);
         for (name, (sum, count)) in sums {
-            train.insert(name, if count > 0.0 { sum / count } else { f64::NAN });
+            metrics.insert(name, mean(sum, count));
         }
-        let valid = task.validate(&model.valid())?;
-        let record = EpochRecord {
-            epoch,
-            seconds: epoch_start.elapsed().as_secs_f64(),
-            train,
-            valid,
-        };
-        if let (Some(stopping), Some(name)) = (state.stopping.as_mut(), monitor.as_ref()) {
-            let value = record.valid.get(name).copied().ok_or_else(|| {
-                TrainError::invalid(
-                    "early stopping",
-                    format!(
-                        "the validation metrics have no {name:?} (they have {:?})",
-                        record.valid.keys().collect::<Vec<_>>()
-                    ),
-                )
-            })?;
-            match stopping.update(epoch, value) {
-                Decision::Improved => {
-                    state.best_epoch = Some(epoch);
-                    if config.restore_best {
-                        best_weights = Some(
-                            model
-                                .valid()
-                                .into_record()
-                                .into_bytes()
-                                .map_err(|e| TrainError::invalid("weights", e.to_string()))?,
-                        );
-                    }
-                }
-                Decision::Stop { .. } => state.stop = Some(StopReason::EarlyStopped { epoch }),
-                Decision::NoImprovement { .. } => {}
-            }
-        }
-        if timed_out || deadline.is_some_and(|d| elapsed() > d) && epoch < config.epochs {
-            state.stop.get_or_insert(StopReason::TimeLimit { epoch });
-        }
-        observer(FitEvent::EpochEnd(&record));
-        state.history.push(record);
-        state.epoch = epoch;
-        state.train_seconds = elapsed();
-        if let Some(dir) = checkpoints {
-            save_checkpoint(dir, &state, &model, &optim, scheduler.as_ref())?;
-        }
+        Ok(EpochTraining { metrics, timed_out })
     }
-    let stop = state.stop.unwrap_or(StopReason::Completed);
-    observer(FitEvent::Stopped(&stop));
-    let mut model = model.valid();
-    if config.restore_best
-        && config.early_stopping.is_some()
-        && let Some(best) = state.best_epoch
-        && best != state.epoch
-    {
-        let bytes = match best_weights {
-            Some(bytes) => bytes,
-            None => match checkpoints {
-                // Resumed after the best epoch: its checkpoint was kept for this.
-                Some(dir) => read_bytes(&dir.checkpoint_dir(best).join(MODEL_FILE))?,
-                None => {
-                    return Err(TrainError::invalid(
-                        "restore best",
-                        "the best weights are neither in memory nor in a checkpoint",
-                    ));
-                }
-            },
+
+    /// The model being trained.
+    fn model(&self) -> &M {
+        self.model.as_ref().expect("the run holds its model")
+    }
+
+    /// One optimiser step on the gradients of `loss`, at the schedule's rate.
+    fn step(&mut self, loss: Tensor<1>) {
+        let model = self.model.take().expect("the run holds its model");
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let lr: ModuleLearningRate = self
+            .scheduler
+            .as_mut()
+            .map_or_else(|| self.config.lr.into(), ModuleLrScheduler::step);
+        self.model = Some(self.optim.step(lr, model, grads));
+    }
+
+    /// Feeds the epoch's monitored validation metric to early stopping: whether the epoch
+    /// is the best so far. Stopping is recorded in the loop state.
+    ///
+    /// Errors: the validation metrics lack the monitored key.
+    fn watch(&mut self, record: &EpochRecord) -> Result<bool> {
+        let (Some(stopping), Some(name)) = (self.state.stopping.as_mut(), self.monitor.as_ref())
+        else {
+            return Ok(false);
+        };
+        let value = record.valid.get(name).copied().ok_or_else(|| {
+            TrainError::invalid(
+                "early stopping",
+                format!(
+                    "the validation metrics have no {name:?} (they have {:?})",
+                    record.valid.keys().collect::<Vec<_>>()
+                ),
+            )
+        })?;
+        Ok(match stopping.update(record.epoch, value) {
+            Decision::Improved => {
+                self.state.best_epoch = Some(record.epoch);
+                true
+            }
+            Decision::Stop { .. } => {
+                self.state.stop = Some(StopReason::EarlyStopped {
+                    epoch: record.epoch,
+                });
+                false
+            }
+            Decision::NoImprovement { .. } => false,
+        })
+    }
+
+    /// The model to return: a `.valid()` copy of the best epoch's weights when they are to
+    /// be restored (from memory, or from the best epoch's checkpoint after a resume), else
+    /// of the last.
+    fn final_model(&self, best_weights: Option<Bytes>, checkpoints: Option<&RunDir>) -> Result<M> {
+        let model = self.model().valid();
+        let config = self.config;
+        let best = match self.state.best_epoch {
+            Some(best) if config.restore_best && config.early_stopping.is_some() => best,
+            _ => return Ok(model),
+        };
+        if best == self.state.epoch {
+            return Ok(model);
+        }
+        let bytes = match (best_weights, checkpoints) {
+            (Some(bytes), _) => bytes,
+            // Resumed after the best epoch: its checkpoint was kept for this.
+            (None, Some(dir)) => read_bytes(&dir.checkpoint_dir(best).join(MODEL_FILE))?,
+            (None, None) => {
+                return Err(TrainError::invalid(
+                    "restore best",
+                    "the best weights are neither in memory nor in a checkpoint",
+                ));
+            }
         };
         let record = ModuleRecord::from_bytes(bytes)
             .map_err(|e| TrainError::invalid("weights", e.to_string()))?;
-        model = model
+        model
             .try_load_record(record)
-            .map_err(|e| TrainError::invalid("weights", e.to_string()))?;
+            .map_err(|e| TrainError::invalid("weights", e.to_string()))
     }
-    Ok(Fitted {
-        model,
-        history: state.history,
-        train_seconds: state.train_seconds,
-        best_epoch: state.best_epoch,
-        stop,
-    })
 }
 
 fn save_checkpoint<M: Module>(

@@ -1,5 +1,5 @@
 //! PyTorch reference cases of the zoo's modules (`tests/golden/`, made by
-//! `scripts/make_golden_zoo.py`): outputs and every gradient within 1e-4 on the CPU
+//! `scripts/make_golden.py zoo`): outputs and every gradient within 1e-4 on the CPU
 //! backends. The PyTorch module behind each case is in the script and in
 //! `tests/golden/README.md`.
 
