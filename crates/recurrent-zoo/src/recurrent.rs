@@ -126,50 +126,30 @@ impl RecurrentConfig {
 
     /// Builds the layer on `device`, or says which setting is wrong.
     pub fn try_init(&self, device: &Device) -> Result<Recurrent> {
-        let layer = match self.kind {
-            RecurrentKind::Rnn => Recurrent::Rnn(
-                RnnConfig::new(self.d_input, self.d_hidden)
-                    .with_n_layers(self.n_layers)
-                    .with_bidirectional(self.bidirectional)
-                    .with_dropout(self.dropout)
-                    .with_recurrent_dropout(self.recurrent_dropout)
-                    .with_activation(self.activation)
-                    .with_bias(self.bias)
-                    .with_reverse(self.reverse)
-                    .try_init(device)?,
-            ),
-            RecurrentKind::Lstm => Recurrent::Lstm(
-                LstmConfig::new(self.d_input, self.d_hidden)
+        // The options every layer config shares, set the same way on each.
+        macro_rules! build {
+            ($config:expr) => {
+                $config
                     .with_n_layers(self.n_layers)
                     .with_bidirectional(self.bidirectional)
                     .with_dropout(self.dropout)
                     .with_recurrent_dropout(self.recurrent_dropout)
                     .with_bias(self.bias)
                     .with_reverse(self.reverse)
-                    .try_init(device)?,
-            ),
-            RecurrentKind::Gru => Recurrent::Gru(
-                GruConfig::new(self.d_input, self.d_hidden)
-                    .with_n_layers(self.n_layers)
-                    .with_bidirectional(self.bidirectional)
-                    .with_dropout(self.dropout)
-                    .with_recurrent_dropout(self.recurrent_dropout)
-                    .with_bias(self.bias)
-                    .with_reverse(self.reverse)
-                    .try_init(device)?,
-            ),
-            RecurrentKind::LnLstm => Recurrent::LnLstm(
-                LnLstmConfig::new(self.d_input, self.d_hidden)
-                    .with_n_layers(self.n_layers)
-                    .with_bidirectional(self.bidirectional)
-                    .with_dropout(self.dropout)
-                    .with_recurrent_dropout(self.recurrent_dropout)
-                    .with_bias(self.bias)
-                    .with_reverse(self.reverse)
-                    .try_init(device)?,
-            ),
-        };
-        Ok(layer)
+                    .try_init(device)?
+            };
+        }
+        let (d_input, d_hidden) = (self.d_input, self.d_hidden);
+        Ok(match self.kind {
+            RecurrentKind::Rnn => Recurrent::Rnn(build!(
+                RnnConfig::new(d_input, d_hidden).with_activation(self.activation)
+            )),
+            RecurrentKind::Lstm => Recurrent::Lstm(build!(LstmConfig::new(d_input, d_hidden))),
+            RecurrentKind::Gru => Recurrent::Gru(build!(GruConfig::new(d_input, d_hidden))),
+            RecurrentKind::LnLstm => {
+                Recurrent::LnLstm(build!(LnLstmConfig::new(d_input, d_hidden)))
+            }
+        })
     }
 
     /// Size of each output step: `dirs * d_hidden`.

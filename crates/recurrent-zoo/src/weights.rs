@@ -115,6 +115,18 @@ fn tensor_data(dict: &StateDict, name: &str, shape: &[usize]) -> Result<TensorDa
     Ok(data.clone().convert::<f32>())
 }
 
+/// `param` with the value of tensor `name` of `dict`, which must have the parameter's own
+/// shape; the parameter keeps its id and device.
+pub fn load_param<const D: usize>(
+    param: Param<Tensor<D>>,
+    dict: &StateDict,
+    name: &str,
+) -> Result<Param<Tensor<D>>> {
+    let value = param.val();
+    let loaded = tensor(dict, name, value.dims(), &value.device())?;
+    Ok(replace(param, loaded))
+}
+
 /// `param` with the value `tensor`, keeping its parameter id (so an optimiser's state
 /// still refers to it).
 pub fn replace<const D: usize>(param: Param<Tensor<D>>, tensor: Tensor<D>) -> Param<Tensor<D>> {
@@ -130,9 +142,13 @@ pub(crate) fn put(dict: &mut StateDict, prefix: &str, name: &str, data: Option<T
     }
 }
 
-/// The device a parameter lives on.
-pub(crate) fn device_of<const D: usize>(param: &Param<Tensor<D>>) -> Device {
-    param.val().device()
+/// [`load_param`] for a parameter the module may not have (a bias).
+fn load_optional<const D: usize>(
+    param: Option<Param<Tensor<D>>>,
+    dict: &StateDict,
+    name: &str,
+) -> Result<Option<Param<Tensor<D>>>> {
+    param.map(|p| load_param(p, dict, name)).transpose()
 }
 
 /// Transposes 2-D tensor data (`[a, b]` → `[b, a]`).
@@ -168,20 +184,14 @@ impl PytorchWeights for Linear {
     }
 
     fn load(mut self, dict: &StateDict, prefix: &str) -> Result<Self> {
-        let device = device_of(&self.weight);
+        let device = self.weight.val().device();
         let [d_in, d_out] = self.weight.val().dims();
         // Transposed on the host: a contiguous weight runs the same matmul kernel as a
         // freshly initialised one, so a reloaded model reproduces its outputs bit for bit.
-        let weight = transpose(tensor_data(
-            dict,
-            &format!("{prefix}weight"),
-            &[d_out, d_in],
-        )?);
+        let name = format!("{prefix}weight");
+        let weight = transpose(tensor_data(dict, &name, &[d_out, d_in])?);
         self.weight = replace(self.weight, Tensor::from_data(weight, &device));
-        if let Some(bias) = self.bias.take() {
-            let value = tensor(dict, &format!("{prefix}bias"), [d_out], &device)?;
-            self.bias = Some(replace(bias, value));
-        }
+        self.bias = load_optional(self.bias, dict, &format!("{prefix}bias"))?;
         Ok(self)
     }
 }
@@ -195,10 +205,7 @@ impl PytorchWeights for Embedding {
     }
 
     fn load(mut self, dict: &StateDict, prefix: &str) -> Result<Self> {
-        let device = device_of(&self.weight);
-        let shape = self.weight.val().dims();
-        let weight = tensor(dict, &format!("{prefix}weight"), shape, &device)?;
-        self.weight = replace(self.weight, weight);
+        self.weight = load_param(self.weight, dict, &format!("{prefix}weight"))?;
         Ok(self)
     }
 }
@@ -216,14 +223,8 @@ impl PytorchWeights for Conv1d {
     }
 
     fn load(mut self, dict: &StateDict, prefix: &str) -> Result<Self> {
-        let device = device_of(&self.weight);
-        let shape = self.weight.val().dims();
-        let weight = tensor(dict, &format!("{prefix}weight"), shape, &device)?;
-        self.weight = replace(self.weight, weight);
-        if let Some(bias) = self.bias.take() {
-            let value = tensor(dict, &format!("{prefix}bias"), [shape[0]], &device)?;
-            self.bias = Some(replace(bias, value));
-        }
+        self.weight = load_param(self.weight, dict, &format!("{prefix}weight"))?;
+        self.bias = load_optional(self.bias, dict, &format!("{prefix}bias"))?;
         Ok(self)
     }
 }
@@ -240,14 +241,8 @@ impl PytorchWeights for LayerNorm {
     }
 
     fn load(mut self, dict: &StateDict, prefix: &str) -> Result<Self> {
-        let device = device_of(&self.gamma);
-        let shape = self.gamma.val().dims();
-        let gamma = tensor(dict, &format!("{prefix}weight"), shape, &device)?;
-        self.gamma = replace(self.gamma, gamma);
-        if let Some(beta) = self.beta.take() {
-            let value = tensor(dict, &format!("{prefix}bias"), shape, &device)?;
-            self.beta = Some(replace(beta, value));
-        }
+        self.gamma = load_param(self.gamma, dict, &format!("{prefix}weight"))?;
+        self.beta = load_optional(self.beta, dict, &format!("{prefix}bias"))?;
         Ok(self)
     }
 }
