@@ -1,7 +1,8 @@
 //! `cargo xtask predict RUN_DIR [OPTIONS]`: uses a finished run. A `char-lm` run generates
 //! text (from `config.toml`, `tokenizer.json` and `model.safetensors`); a `forecast` run
 //! forecasts the next horizon after the series in `--data` (default: the run's own data);
-//! a `tagger` run tags a CoNLL or plain-text file given with `--data`.
+//! a `tagger` run tags a CoNLL or plain-text file given with `--data`; a `tutorial` run
+//! classifies the sequences of `--data` (one per line, numbers separated by commas).
 
 use std::path::PathBuf;
 
@@ -10,6 +11,7 @@ use clap::Args;
 use recurrent::backend::Backend;
 use recurrent::train::SavedRun;
 use recurrent::train::char_lm::{generate, load_run};
+use recurrent::train::tutorial;
 
 /// Options of `predict`.
 #[derive(Args, Debug, Clone)]
@@ -20,7 +22,8 @@ pub struct PredictArgs {
     #[arg(long, default_value = "flex")]
     pub backend: Backend,
     /// forecast: the series to forecast after (CSV); tagger: the file to tag (CoNLL, or
-    /// plain text with one whitespace-tokenised sentence per line).
+    /// plain text with one whitespace-tokenised sentence per line); tutorial: sequences to
+    /// classify, one per line, steps separated by commas or spaces.
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// char-lm: text the generation starts from.
@@ -65,8 +68,16 @@ pub fn run(args: &PredictArgs) -> Result<()> {
             };
             crate::train::tagger::predict(&args.run_dir, data, args.backend)
         }
+        "tutorial" => {
+            let Some(data) = &args.data else {
+                bail!(
+                    "predict on a tutorial run needs --data FILE: sequences to classify, one per line"
+                );
+            };
+            tutorial(args, data)
+        }
         other => bail!(
-            "{}: predict does not handle {other:?} runs (char-lm, forecast and tagger runs)",
+            "{}: predict does not handle {other:?} runs (char-lm, forecast, tagger and tutorial runs)",
             args.run_dir.display()
         ),
     }
@@ -87,5 +98,17 @@ fn char_lm(args: &PredictArgs) -> Result<()> {
         &device,
     )?;
     println!("{}{}", args.prime, text);
+    Ok(())
+}
+
+/// Prints `line<TAB>p(class 1)<TAB>class` for each sequence of `data`.
+fn tutorial(args: &PredictArgs, data: &std::path::Path) -> Result<()> {
+    let device = args.backend.device()?;
+    let run = tutorial::load_run(&args.run_dir, &device)?;
+    let sequences = tutorial::read_sequences(data)?;
+    let probabilities = tutorial::predict_probabilities(&run.model, &sequences, &device)?;
+    for (k, p) in probabilities.iter().enumerate() {
+        println!("{}\t{p:.4}\t{}", k + 1, u8::from(*p > 0.5));
+    }
     Ok(())
 }

@@ -57,6 +57,48 @@ fn tutorial_writes_config_metrics_and_weights() {
         "{config}"
     );
 
+    // predict classifies sequences of any length with the trained model.
+    let sequences = scratch("tutorial-sequences.txt");
+    std::fs::write(
+        &sequences,
+        "# one sequence per line\n0.1, 0.5, 0.9, 0.3, 0.7, 0.2, 0.8, 0.4, 0.6, 0.0\n0.9 0.9 0.9\n",
+    )
+    .unwrap();
+    let predicted = xtask(&[
+        "predict",
+        out.to_str().unwrap(),
+        "--data",
+        sequences.to_str().unwrap(),
+    ]);
+    assert!(
+        predicted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&predicted.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&predicted.stdout);
+    let rows: Vec<Vec<&str>> = stdout.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    for (k, row) in rows.iter().enumerate() {
+        assert_eq!(row[0], (k + 1).to_string());
+        let p: f64 = row[1].parse().unwrap();
+        assert!((0.0..=1.0).contains(&p), "{stdout}");
+        assert_eq!(row[2], if p > 0.5 { "1" } else { "0" });
+    }
+    std::fs::write(&sequences, "0.1, 0.2\n0.3, oops\n").unwrap();
+    let bad = xtask(&[
+        "predict",
+        out.to_str().unwrap(),
+        "--data",
+        sequences.to_str().unwrap(),
+    ]);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("tutorial-sequences.txt") && err.contains(":2:") && err.contains("oops"),
+        "{err}"
+    );
+    std::fs::remove_file(&sequences).unwrap();
+
     // The same directory again: refused, nothing overwritten.
     let again = xtask(&["train", "tutorial", "--out", out.to_str().unwrap()]);
     assert!(!again.status.success());

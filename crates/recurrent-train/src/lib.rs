@@ -10,7 +10,7 @@
 //! - [`history`]: per-epoch [`EpochRecord`]s, a [`History`] written as CSV, and
 //!   Keras-style progress lines ([`keras_line`]).
 //! - [`guard`]: [`check_finite`] stops on a NaN or infinite loss, naming epoch and step.
-//! - [`fit`]: the training loop every task shares ([`fit()`], a [`FitTask`]), with
+//! - [`fit`](mod@fit): the training loop every task shares ([`fit()`], a [`FitTask`]), with
 //!   schedules, early stopping, scheduled sampling, checkpoints and resume.
 //! - [`progress`]: a progress bar on a terminal, Keras-style epoch lines otherwise.
 //! - [`plot`]: PNG loss curves and line plots.

@@ -8,6 +8,7 @@
 //! training machinery (and its speed), not learning.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use burn::nn::loss::{BinaryCrossEntropyLoss, BinaryCrossEntropyLossConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -21,6 +22,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Result, TrainError};
 use crate::fit::{FitConfig, FitEvent, FitTask, StepContext, StepOutput, fit, shuffled_batches};
 use crate::history::History;
+use crate::run_config::{CONFIG_FILE, SavedRun};
+use crate::weights::load_weights;
 
 /// Settings of the tutorial run (the Keras program's values by default).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -174,4 +177,96 @@ pub fn train_tutorial(
             train_seconds: fitted.train_seconds,
         },
     ))
+}
+
+/// The weights file of a tutorial run.
+pub const MODEL_FILE: &str = "model.safetensors";
+
+/// A finished tutorial run read back: its settings and the trained classifier.
+#[derive(Debug)]
+pub struct TutorialRunFiles {
+    /// The run's settings.
+    pub config: TutorialConfig,
+    /// The classifier.
+    pub model: SequenceClassifier,
+}
+
+/// Reads the tutorial run in `dir` (`config.toml`, `model.safetensors`) onto `device`.
+///
+/// Errors name the file: missing, unreadable, not a tutorial run, or weights that do not fit.
+pub fn load_run(dir: &Path, device: &Device) -> Result<TutorialRunFiles> {
+    let config: TutorialConfig = SavedRun::read(&dir.join(CONFIG_FILE))?.settings_of("tutorial")?;
+    let model = load_weights(
+        config.model_config().try_init(device)?,
+        &dir.join(MODEL_FILE),
+    )?;
+    Ok(TutorialRunFiles { config, model })
+}
+
+/// Sequences to classify from a text file: one sequence per line, its steps as numbers
+/// separated by commas or white space (one feature per step, any number of steps); blank
+/// lines and lines starting with `#` are skipped.
+///
+/// Errors: the file cannot be read, or a value is not a finite number (named with
+/// `FILE:LINE`).
+pub fn read_sequences(path: &Path) -> Result<Vec<Vec<f32>>> {
+    let text = std::fs::read_to_string(path).map_err(|source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut sequences = Vec::new();
+    for (k, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let steps = line
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|t| !t.is_empty())
+            .map(|t| match t.parse::<f32>() {
+                Ok(v) if v.is_finite() => Ok(v),
+                _ => Err(TrainError::invalid(
+                    "sequence file",
+                    format!("{}:{}: {t:?} is not a finite number", path.display(), k + 1),
+                )),
+            })
+            .collect::<Result<Vec<f32>>>()?;
+        sequences.push(steps);
+    }
+    if sequences.is_empty() {
+        return Err(TrainError::invalid(
+            "sequence file",
+            format!("{}: no sequences", path.display()),
+        ));
+    }
+    Ok(sequences)
+}
+
+/// The probability of class 1 of each sequence (`p > 0.5` is the tutorial's accuracy
+/// rule). Sequences of different lengths run as one padded batch with their lengths.
+pub fn predict_probabilities(
+    model: &SequenceClassifier,
+    sequences: &[Vec<f32>],
+    device: &Device,
+) -> Result<Vec<f32>> {
+    let lengths: Vec<usize> = sequences.iter().map(Vec::len).collect();
+    let longest = lengths.iter().copied().max().unwrap_or(0);
+    if longest == 0 {
+        return Err(TrainError::invalid("sequences", "no steps to classify"));
+    }
+    let mut padded = vec![0.0f32; sequences.len() * longest];
+    for (row, seq) in padded.chunks_mut(longest).zip(sequences) {
+        row[..seq.len()].copy_from_slice(seq);
+    }
+    let x = Tensor::<3>::from_data(
+        TensorData::new(padded, [sequences.len(), longest, 1]),
+        device,
+    );
+    let logits = model.try_forward(x, Some(recurrent_cells::lengths_tensor(&lengths, device)))?;
+    model
+        .probabilities(logits)
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|e| TrainError::invalid("probabilities", format!("{e:?}")))
 }
