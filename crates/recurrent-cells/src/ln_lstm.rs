@@ -2,10 +2,10 @@
 
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::nn::{Initializer, LayerNorm};
+use burn::nn::Initializer;
 use burn::tensor::{Device, Gradients, Tensor, TensorData};
 
-use crate::gates::{GateOrder, f32_values, replace, to_internal_vector, to_pytorch_vector};
+use crate::gates::{GateOrder, replace, to_internal_vector, to_pytorch_vector};
 use crate::input::SequenceInput;
 use crate::layer::RecurrentLayer;
 use crate::ln_lstm_cell::{LnLstmCell, LnLstmCellConfig};
@@ -130,15 +130,14 @@ impl LnLstm {
     }
 }
 
-/// The three layer norms of a cell with their state-dict stems and gate orders.
-fn norms(cell: &LnLstmCell) -> [(&'static str, &LayerNorm, Option<GateOrder>); 3] {
-    let order = Some(<LnLstmCell as crate::RecurrentCell>::GATE_ORDER);
-    [
-        ("ln_ih", &cell.ln_ih, order),
-        ("ln_hh", &cell.ln_hh, order),
-        ("ln_c", &cell.ln_c, None),
-    ]
-}
+/// The state-dict stems of a cell's three layer norms and how their vectors map to
+/// PyTorch's layout: the two projections' norms in the LSTM gate order, the cell's norm as
+/// it is.
+const NORMS: [(&str, GateOrder); 3] = [
+    ("ln_ih", <LnLstmCell as crate::RecurrentCell>::GATE_ORDER),
+    ("ln_hh", <LnLstmCell as crate::RecurrentCell>::GATE_ORDER),
+    ("ln_c", GateOrder(&[0])),
+];
 
 /// `{prefix}{stem}_l{layer}[_reverse].`
 fn norm_prefix(prefix: &str, stem: &str, layer: usize, reverse: bool) -> String {
@@ -156,16 +155,13 @@ impl LnLstm {
         let dirs = self.stack.dirs();
         let mut dict = StateDict::default();
         for (index, cell) in self.stack.cells.iter().enumerate() {
-            for (stem, norm, order) in norms(cell) {
+            let cell_norms = [&cell.ln_ih, &cell.ln_hh, &cell.ln_c];
+            for (norm, (stem, order)) in cell_norms.into_iter().zip(NORMS) {
                 let name = norm_prefix(prefix, stem, index / dirs, index % dirs == 1);
                 let params = [("weight", Some(&norm.gamma)), ("bias", norm.beta.as_ref())];
                 for (kind, param) in params {
                     if let Some(data) = param.and_then(read) {
-                        let data = match order {
-                            Some(order) => to_pytorch_vector(data, order),
-                            None => data,
-                        };
-                        dict.insert(format!("{name}{kind}"), data);
+                        dict.insert(format!("{name}{kind}"), to_pytorch_vector(data, order));
                     }
                 }
             }
@@ -195,18 +191,8 @@ impl RecurrentLayer for LnLstm {
         let dirs = stack.dirs();
         let mut cells = Vec::with_capacity(stack.cells.len());
         for (index, mut cell) in stack.cells.into_iter().enumerate() {
-            let width = [
-                4 * cell.gates.d_hidden,
-                4 * cell.gates.d_hidden,
-                cell.gates.d_hidden,
-            ];
-            let device = cell.gates.weight_hh.val().device();
-            for (k, norm) in [&mut cell.ln_ih, &mut cell.ln_hh, &mut cell.ln_c]
-                .into_iter()
-                .enumerate()
-            {
-                let stem = ["ln_ih", "ln_hh", "ln_c"][k];
-                let order = (k < 2).then_some(<LnLstmCell as crate::RecurrentCell>::GATE_ORDER);
+            let cell_norms = [&mut cell.ln_ih, &mut cell.ln_hh, &mut cell.ln_c];
+            for (norm, (stem, order)) in cell_norms.into_iter().zip(NORMS) {
                 let name = norm_prefix(prefix, stem, index / dirs, index % dirs == 1);
                 let load = |kind: &str, param: Param<Tensor<1>>| -> Result<Param<Tensor<1>>> {
                     let full = format!("{name}{kind}");
@@ -214,20 +200,9 @@ impl RecurrentLayer for LnLstm {
                         name: full.clone(),
                         available: dict.names().collect::<Vec<_>>().join(", "),
                     })?;
-                    let data = match order {
-                        Some(order) => to_internal_vector(data, &full, width[k], order)?,
-                        None => {
-                            let shape = data.shape().to_vec();
-                            if shape != [width[k]] {
-                                return Err(Error::Shape {
-                                    what: full,
-                                    expected: vec![width[k]],
-                                    actual: shape,
-                                });
-                            }
-                            TensorData::new(f32_values(data, &full)?, [width[k]])
-                        }
-                    };
+                    let [width] = param.val().dims();
+                    let device = param.val().device();
+                    let data = to_internal_vector(data, &full, width, order)?;
                     Ok(replace(param, data, &device))
                 };
                 norm.gamma = load("weight", norm.gamma.clone())?;

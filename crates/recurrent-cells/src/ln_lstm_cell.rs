@@ -19,10 +19,10 @@ use burn::module::Module;
 use burn::nn::{Initializer, LayerNorm, LayerNormConfig};
 use burn::tensor::{Device, Tensor};
 
-use crate::activation::{sigmoid, tanh};
+use crate::activation::tanh;
 use crate::cell::RecurrentCell;
 use crate::gates::{FusedGates, GateOrder};
-use crate::lstm_cell::LstmState;
+use crate::lstm_cell::{LstmState, gate_update};
 
 /// Configuration of an [`LnLstmCell`].
 #[derive(Config, Debug)]
@@ -110,17 +110,10 @@ impl RecurrentCell for LnLstmCell {
     }
 
     fn step_projected(&self, projected: Tensor<2>, state: LstmState) -> LstmState {
-        let h = self.gates.d_hidden;
         let hidden = self
             .ln_hh
             .forward(state.hidden.matmul(self.gates.weight_hh.val()));
-        let pre = projected + hidden;
-        let sig = sigmoid(pre.clone().narrow(1, 0, 3 * h));
-        let candidate = tanh(pre.narrow(1, 3 * h, h));
-        let input_gate = sig.clone().narrow(1, 0, h);
-        let forget_gate = sig.clone().narrow(1, h, h);
-        let output_gate = sig.narrow(1, 2 * h, h);
-        let cell = forget_gate * state.cell + input_gate * candidate;
+        let (output_gate, cell) = gate_update(projected + hidden, state.cell, self.gates.d_hidden);
         let hidden = output_gate * tanh(self.ln_c.forward(cell.clone()));
         LstmState { hidden, cell }
     }

@@ -109,15 +109,21 @@ impl RecurrentCell for LstmCell {
     }
 
     fn step_projected(&self, projected: Tensor<2>, state: LstmState) -> LstmState {
-        let h = self.gates.d_hidden;
         let pre = projected + state.hidden.matmul(self.gates.weight_hh.val());
-        let sig = sigmoid(pre.clone().narrow(1, 0, 3 * h));
-        let candidate = tanh(pre.narrow(1, 3 * h, h));
-        let input_gate = sig.clone().narrow(1, 0, h);
-        let forget_gate = sig.clone().narrow(1, h, h);
-        let output_gate = sig.narrow(1, 2 * h, h);
-        let cell = forget_gate * state.cell + input_gate * candidate;
+        let (output_gate, cell) = gate_update(pre, state.cell, self.gates.d_hidden);
         let hidden = output_gate * tanh(cell.clone());
         LstmState { hidden, cell }
     }
+}
+
+/// The gate arithmetic LSTM cells share: from the pre-activations `pre` (`[batch, 4 *
+/// d_hidden]`, blocks `i, f, o, g`) and the previous cell state, the output gate
+/// `sigmoid(o)` and the new cell state `sigmoid(f) * c + sigmoid(i) * tanh(g)`.
+pub(crate) fn gate_update(pre: Tensor<2>, cell: Tensor<2>, h: usize) -> (Tensor<2>, Tensor<2>) {
+    let sig = sigmoid(pre.clone().narrow(1, 0, 3 * h));
+    let candidate = tanh(pre.narrow(1, 3 * h, h));
+    let input_gate = sig.clone().narrow(1, 0, h);
+    let forget_gate = sig.clone().narrow(1, h, h);
+    let output_gate = sig.narrow(1, 2 * h, h);
+    (output_gate, forget_gate * cell + input_gate * candidate)
 }

@@ -15,6 +15,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use recurrent_cells::RnnActivation;
+use recurrent_data::{PadOptions, pad_steps};
 use recurrent_zoo::RecurrentKind;
 use recurrent_zoo::models::{SequenceClassifier, SequenceClassifierConfig};
 use serde::{Deserialize, Serialize};
@@ -249,20 +250,12 @@ pub fn predict_probabilities(
     sequences: &[Vec<f32>],
     device: &Device,
 ) -> Result<Vec<f32>> {
-    let lengths: Vec<usize> = sequences.iter().map(Vec::len).collect();
-    let longest = lengths.iter().copied().max().unwrap_or(0);
-    if longest == 0 {
+    let padded = pad_steps(sequences, 1, &PadOptions::new(0.0f32))?;
+    if padded.maxlen == 0 {
         return Err(TrainError::invalid("sequences", "no steps to classify"));
     }
-    let mut padded = vec![0.0f32; sequences.len() * longest];
-    for (row, seq) in padded.chunks_mut(longest).zip(sequences) {
-        row[..seq.len()].copy_from_slice(seq);
-    }
-    let x = Tensor::<3>::from_data(
-        TensorData::new(padded, [sequences.len(), longest, 1]),
-        device,
-    );
-    let logits = model.try_forward(x, Some(recurrent_cells::lengths_tensor(&lengths, device)))?;
+    let x = padded.to_tensor3(device);
+    let logits = model.try_forward(x, Some(padded.lengths_tensor(device)))?;
     model
         .probabilities(logits)
         .into_data()

@@ -190,16 +190,6 @@ impl RecurrentState {
         }
     }
 
-    /// The hidden state of the last layer, `[batch, dirs * d_hidden]` (forward half first):
-    /// each sequence's final output of the last layer in the forward direction, and its
-    /// output at step 0 in the reverse direction.
-    pub fn last_layer(&self, dirs: usize) -> Tensor<2> {
-        let h = self.hidden();
-        let [n, batch, d] = h.dims();
-        let last = h.narrow(0, n - dirs, dirs); // [dirs, batch, d]
-        last.swap_dims(0, 1).reshape([batch, dirs * d])
-    }
-
     /// The rows `index` (`[k]`) of the batch: every part becomes `[n, k, d_hidden]`. Beam
     /// search reorders hypotheses this way.
     pub fn select_batch(self, index: Tensor<1, Int>) -> Self {
@@ -208,14 +198,6 @@ impl RecurrentState {
             Self::HiddenCell(h, c) => {
                 Self::HiddenCell(h.select(1, index.clone()), c.select(1, index))
             }
-        }
-    }
-
-    /// The state without autodiff tracking.
-    pub fn detach(self) -> Self {
-        match self {
-            Self::Hidden(h) => Self::Hidden(h.detach()),
-            Self::HiddenCell(h, c) => Self::HiddenCell(h.detach(), c.detach()),
         }
     }
 
@@ -250,6 +232,14 @@ fn mismatch(kind: RecurrentKind, state: &RecurrentState) -> ZooError {
             state.name()
         ),
     )
+}
+
+/// The sizes of a recurrent layer.
+struct LayerShape {
+    d_input: usize,
+    d_hidden: usize,
+    dirs: usize,
+    n_layers: usize,
 }
 
 /// Any recurrent layer: one module for the four cells, so that models choose their cell by
@@ -372,22 +362,22 @@ impl Recurrent {
 
     /// Size of the input features.
     pub fn d_input(&self) -> usize {
-        self.with_layer(|d_in, _, _, _| d_in)
+        self.shape().d_input
     }
 
     /// Size of each direction's hidden state.
     pub fn d_hidden(&self) -> usize {
-        self.with_layer(|_, d_hidden, _, _| d_hidden)
+        self.shape().d_hidden
     }
 
     /// Number of directions (1 or 2).
     pub fn dirs(&self) -> usize {
-        self.with_layer(|_, _, dirs, _| dirs)
+        self.shape().dirs
     }
 
     /// Number of stacked layers.
     pub fn n_layers(&self) -> usize {
-        self.with_layer(|_, _, _, n| n)
+        self.shape().n_layers
     }
 
     /// Size of each output step: `dirs * d_hidden`.
@@ -395,18 +385,21 @@ impl Recurrent {
         self.dirs() * self.d_hidden()
     }
 
-    fn with_layer<T>(&self, f: impl Fn(usize, usize, usize, usize) -> T) -> T {
-        fn parts<L: RecurrentLayer>(l: &L) -> (usize, usize, usize, usize) {
-            let s = l.stack();
-            (l.d_input(), l.d_hidden(), s.dirs(), s.n_layers)
+    fn shape(&self) -> LayerShape {
+        fn of<L: RecurrentLayer>(l: &L) -> LayerShape {
+            LayerShape {
+                d_input: l.d_input(),
+                d_hidden: l.d_hidden(),
+                dirs: l.stack().dirs(),
+                n_layers: l.stack().n_layers,
+            }
         }
-        let (a, b, c, d) = match self {
-            Self::Rnn(l) => parts(l),
-            Self::Lstm(l) => parts(l),
-            Self::Gru(l) => parts(l),
-            Self::LnLstm(l) => parts(l),
-        };
-        f(a, b, c, d)
+        match self {
+            Self::Rnn(l) => of(l),
+            Self::Lstm(l) => of(l),
+            Self::Gru(l) => of(l),
+            Self::LnLstm(l) => of(l),
+        }
     }
 
     /// The zero state for `batch` sequences on `device`.

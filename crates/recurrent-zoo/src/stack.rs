@@ -178,11 +178,6 @@ impl StackState {
                 .collect(),
         )
     }
-
-    /// The state without autodiff tracking.
-    pub fn detach(self) -> Self {
-        Self(self.0.into_iter().map(RecurrentState::detach).collect())
-    }
 }
 
 /// Splits a `[2, batch, d]` state into its two directions.
@@ -304,12 +299,14 @@ impl RecurrentStack {
             None => vec![None; n],
         };
         let [_, seq, _] = x.dims();
-        let padding: Option<Tensor<3, Bool>> = lengths.as_ref().map(|l| {
+        // Recurrent outputs are already 0 at padding; only a residual sum or a norm needs
+        // the mask to put them back to 0.
+        let needs_mask = self.residual || self.norms.iter().any(Option::is_some);
+        let padding: Option<Tensor<3, Bool>> = lengths.as_ref().filter(|_| needs_mask).map(|l| {
             lengths_to_mask(l.clone(), seq)
                 .bool_not()
                 .unsqueeze_dim::<3>(2)
         });
-        let needs_mask = self.residual || self.norms.iter().any(Option::is_some);
         let mut finals = Vec::with_capacity(n);
         for (k, (layer, state)) in self.layers.iter().zip(states).enumerate() {
             let (mut y, last) = match layer {
@@ -344,7 +341,7 @@ impl RecurrentStack {
             if k + 1 < n {
                 y = self.dropout.forward(y);
             }
-            if needs_mask && let Some(pad) = &padding {
+            if let Some(pad) = &padding {
                 let [b, s, d] = y.dims();
                 y = y.mask_fill(pad.clone().expand([b, s, d]), 0.0);
             }

@@ -247,7 +247,6 @@ pub fn run(ctx: &TaskCtx, args: &TaggerArgs) -> Result<()> {
     let data = TaggerData::load(&config)?;
     // The network's vocabulary sizes come from the data; config.toml records them.
     config.model = config.model_config(&data.vocabs);
-    config.model.try_init(&ctx.device)?;
     ctx.write_config("tagger", &config)?;
     let root = ctx.run_dir.root().to_path_buf();
     data.vocabs.save(&root)?;
