@@ -2,13 +2,16 @@
 //!
 //! - `parity [--backend flex|ndarray|wgpu] FILE...`: PyTorch reference cases.
 //! - `test [--skip-wgpu]`: the whole test suite (CPU tests, then the parity cases on wgpu).
-//! - `bench`: the criterion benchmarks against burn-nn.
+//! - `bench [--configs A,B,C] [--cells rnn,lstm,gru] [--modes fwd,fwdbwd]`: our layers
+//!   against PyTorch (when a Python with torch is found) and our composite path; writes
+//!   docs/benchmarks.md and its chart.
 //! - `inspect FILE [--format csv|text|conll]`: what a data file holds.
 //! - `train TASK [OPTIONS]`: trains a model and writes a run directory.
 //! - `predict RUN_DIR [OPTIONS]`: uses a finished run (generates text, forecasts, tags).
 //!
 //! Logs of the libraries go to standard error; `RECURRENT_LOG=info` (or `debug`) shows more.
 
+mod bench;
 mod inspect;
 mod parity;
 mod predict;
@@ -54,11 +57,10 @@ enum Task {
         #[arg(long)]
         skip_wgpu: bool,
     },
-    /// Runs the criterion benchmarks (ours against burn-nn, same run).
-    Bench {
-        /// Arguments passed to criterion (e.g. a filter such as `lstm`).
-        args: Vec<String>,
-    },
+    /// Times our layers (fused kernels) against PyTorch's and our composite path on configs
+    /// A, B and C, and writes docs/benchmarks.md with a chart. The criterion benchmarks
+    /// against burn-nn stay under `cargo bench -p recurrent-cells`.
+    Bench(bench::BenchArgs),
     /// Trains a model and writes a run directory (default: a short char-lm run).
     Train {
         /// The task (default: a short char-lm run on the bundled Hamlet).
@@ -118,7 +120,7 @@ fn main() -> Result<()> {
             files,
         } => parity::run(backend, tolerance, &files),
         Task::Test { skip_wgpu } => test(skip_wgpu),
-        Task::Bench { args } => bench(&args),
+        Task::Bench(args) => bench::run(&args),
         Task::Inspect { file, format } => inspect::run(&file, format),
         Task::Train { task, common } => train::run(task, common),
         Task::Predict(args) => predict::run(&args),
@@ -162,11 +164,4 @@ fn test(skip_wgpu: bool) -> Result<()> {
     let cases = parity::vendored_cases(&root())?;
     println!("\nparity cases on wgpu:");
     parity::run(Backend::Wgpu, None, &cases)
-}
-
-fn bench(args: &[String]) -> Result<()> {
-    let mut cmd = cargo();
-    cmd.args(["bench", "-p", "recurrent-cells", "--benches", "--"]);
-    cmd.args(args);
-    run(cmd)
 }

@@ -85,6 +85,12 @@ pub trait RecurrentCell {
         Self::State::from_parts(parts)
     }
 
+    /// The fused kernel that computes this cell's recurrence exactly, if there is one (see
+    /// [`crate::fused`]). Cells without one (the layer-normalised LSTM) run on burn ops.
+    fn fused_kind(&self) -> Option<crate::fused::CellKind> {
+        None
+    }
+
     /// Projects inputs onto the gates (the part of the step that does not depend on the state).
     ///
     /// `input: [..., d_input]` → `[..., n_gates * d_hidden]`: `[batch, d_input]` for one step,

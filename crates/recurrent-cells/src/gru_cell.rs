@@ -79,6 +79,12 @@ impl RecurrentCell for GruCell {
 
     /// Adds `b_ih` only: `b_hh` sits inside the step, where the reset gate scales its
     /// candidate block.
+    fn fused_kind(&self) -> Option<crate::fused::CellKind> {
+        Some(crate::fused::CellKind::Gru {
+            reset_after: self.reset_after,
+        })
+    }
+
     fn project_input<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
         self.gates.project(input, false)
     }

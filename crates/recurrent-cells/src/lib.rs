@@ -37,10 +37,13 @@
 //! arithmetic. The crate never picks a backend: tensors live on whatever [`burn::tensor::Device`]
 //! the caller builds the layer on.
 #![deny(missing_docs)]
+// The fused kernels' GEMM wrapper (`fused/gemm.rs`) is the one module allowed `unsafe`.
+#![deny(unsafe_code)]
 
 mod activation;
 mod cell;
 mod error;
+pub mod fused;
 mod gates;
 pub mod golden;
 mod gru;

@@ -104,6 +104,10 @@ impl RecurrentCell for LstmCell {
         self
     }
 
+    fn fused_kind(&self) -> Option<crate::fused::CellKind> {
+        Some(crate::fused::CellKind::Lstm)
+    }
+
     fn project_input<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
         self.gates.project(input, true)
     }

@@ -99,6 +99,12 @@ impl RecurrentCell for RnnCell {
         self
     }
 
+    fn fused_kind(&self) -> Option<crate::fused::CellKind> {
+        Some(crate::fused::CellKind::Rnn {
+            relu: self.activation() == RnnActivation::Relu,
+        })
+    }
+
     fn project_input<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
         self.gates.project(input, true)
     }

@@ -225,10 +225,20 @@ impl<C: RecurrentCell + Module> CellStack<C> {
                 .map(|c| c.zero_state(batch, &device))
                 .collect(),
         };
-        let padding = match lengths {
-            Some(lengths) => Some(padding(lengths, batch, seq, d_hidden)?),
+        let lengths = match lengths {
+            Some(lengths) => Some(check_lengths(lengths, batch, seq)?),
             None => None,
         };
+        if let Some(kind) = self.fused_kind(&x) {
+            let (x, states) = self.forward_fused(kind, x, states, lengths.as_deref());
+            let output = if self.batch_first {
+                x.swap_dims(0, 1)
+            } else {
+                x
+            };
+            return Ok((output, merge_states(states)));
+        }
+        let padding = lengths.map(|l| padding(&l, batch, seq, d_hidden, &device));
 
         let dirs = self.dirs();
         // With autodiff, steps flow between layers as separate tensors (see `LayerInput`).
@@ -276,6 +286,56 @@ impl<C: RecurrentCell + Module> CellStack<C> {
             x
         };
         Ok((output, merge_states(states)))
+    }
+
+    /// The fused kernel this stack runs on `x` (`[seq, batch, d_input]`), if it can: cells
+    /// with a kernel, a device and dtype with one, and no recurrent dropout in training.
+    fn fused_kind(&self, x: &Tensor<3>) -> Option<crate::fused::CellKind> {
+        let kind = self.cells[0].fused_kind()?;
+        let dropout_off = self.recurrent_dropout.prob == 0.0 || !x.device().is_autodiff();
+        (dropout_off && crate::fused::applies(x, self.cells[0].gates())).then_some(kind)
+    }
+
+    /// Runs every layer through the fused kernel: `x: [seq, batch, d_input]` →
+    /// `[seq, batch, dirs * d_hidden]` and the final state of every cell.
+    fn forward_fused(
+        &self,
+        kind: crate::fused::CellKind,
+        mut x: Tensor<3>,
+        mut states: Vec<C::State>,
+        lengths: Option<&[usize]>,
+    ) -> (Tensor<3>, Vec<C::State>) {
+        let dirs = self.dirs();
+        for layer in 0..self.n_layers {
+            let mut outputs = Vec::with_capacity(dirs);
+            for dir in 0..dirs {
+                let index = layer * dirs + dir;
+                let backwards = (dir == 1) != self.reverse;
+                let mut parts = states[index].clone().into_parts().into_iter();
+                let h0 = parts.next().expect("a state has a hidden part");
+                let c0 = parts.next();
+                let (out, last) = crate::fused::run(
+                    kind,
+                    x.clone(),
+                    self.cells[index].gates(),
+                    h0,
+                    c0,
+                    lengths,
+                    backwards,
+                );
+                outputs.push(out);
+                states[index] = C::State::from_parts(last);
+            }
+            x = if dirs == 1 {
+                outputs.remove(0)
+            } else {
+                Tensor::cat(outputs, 2)
+            };
+            if layer + 1 < self.n_layers {
+                x = self.dropout.forward(x);
+            }
+        }
+        (x, states)
     }
 
     /// The recurrent-dropout mask of one cell for one forward call, `[batch, d_hidden]`
@@ -407,8 +467,8 @@ fn is_rnn_param(name: &str) -> bool {
         .any(|p| name.starts_with(p))
 }
 
-/// Checks lengths and builds the per-step padding masks.
-fn padding(lengths: Tensor<1, Int>, batch: usize, seq: usize, d_hidden: usize) -> Result<Padding> {
+/// Checks lengths (`[batch]`, each in `0..=seq`) and reads them to the host.
+fn check_lengths(lengths: Tensor<1, Int>, batch: usize, seq: usize) -> Result<Vec<usize>> {
     let dims = lengths.dims();
     if dims != [batch] {
         return Err(Error::shape("lengths", &[batch], &dims));
@@ -427,10 +487,21 @@ fn padding(lengths: Tensor<1, Int>, batch: usize, seq: usize, d_hidden: usize) -
             message: format!("{l} is outside 0..={seq} (the sequence length)"),
         });
     }
-    let first_padded = values.iter().copied().min().unwrap_or(0) as usize;
-    let device = lengths.device();
+    Ok(values.into_iter().map(|l| l as usize).collect())
+}
+
+/// The per-step padding masks of checked lengths.
+fn padding(
+    values: &[usize],
+    batch: usize,
+    seq: usize,
+    d_hidden: usize,
+    device: &Device,
+) -> Padding {
+    let first_padded = values.iter().copied().min().unwrap_or(0);
     // pad[t, b] = lengths[b] <= t
-    let steps = Tensor::<1, Int>::arange(0..seq as i64, &device).unsqueeze_dim::<2>(1);
+    let steps = Tensor::<1, Int>::arange(0..seq as i64, device).unsqueeze_dim::<2>(1);
+    let lengths = crate::input::lengths_tensor(values, device);
     let pad = lengths
         .unsqueeze_dim::<2>(0)
         .lower_equal(steps)
@@ -441,7 +512,7 @@ fn padding(lengths: Tensor<1, Int>, batch: usize, seq: usize, d_hidden: usize) -
         .into_iter()
         .map(|p| p.reshape([batch, d_hidden]))
         .collect();
-    Ok(Padding { pad, first_padded })
+    Padding { pad, first_padded }
 }
 
 /// The input of one layer, time-major: the whole sequence, or its steps one by one.

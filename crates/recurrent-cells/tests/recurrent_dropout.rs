@@ -148,9 +148,10 @@ fn lstm_masks_only_the_hidden_matmul() {
         .unwrap();
     let (a, (ha, ca)) = with.forward(input.clone(), None);
     let (b, (hb, cb)) = without.forward(input, None);
-    assert_eq!(values(&a.inner()), values(&b.inner()));
-    assert_eq!(values(&ha.inner()), values(&hb.inner()));
-    assert_eq!(values(&ca.inner()), values(&cb.inner()));
+    // The layer without recurrent dropout may run the fused kernel: equal to a few ulps.
+    for (x, y) in [(a, b), (ha, hb), (ca, cb)] {
+        assert!(common::max_diff(&x.inner(), &y.inner()) < 1e-6);
+    }
 }
 
 #[test]

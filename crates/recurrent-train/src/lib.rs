@@ -49,6 +49,7 @@
 //! ```
 
 pub mod baselines;
+pub mod bench;
 pub mod char_lm;
 pub mod early_stopping;
 pub mod ensemble;

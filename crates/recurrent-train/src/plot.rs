@@ -207,3 +207,96 @@ pub fn loss_curves(path: &Path, history: &History) -> Result<()> {
     }
     lines(path, "Loss per epoch", "epoch", "loss", &series)
 }
+
+/// A horizontal bar chart of `bars` (label, value) into the PNG `path`, with a dashed
+/// vertical line at `reference` (e.g. 1.0 for ratios).
+pub fn bars(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    bars: &[(String, f64)],
+    reference: Option<f64>,
+) -> Result<()> {
+    if bars.is_empty() || bars.iter().any(|(_, v)| !v.is_finite()) {
+        return Err(plot_error(
+            path,
+            "nothing to plot: no bar, or a non-finite value",
+        ));
+    }
+    REGISTER.call_once(|| {
+        if plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_err() {
+            tracing::warn!("the vendored font could not be loaded; plots will lack text");
+        }
+    });
+    let max = bars
+        .iter()
+        .map(|(_, v)| *v)
+        .chain(reference)
+        .fold(0.0f64, f64::max)
+        * 1.12;
+    let n = bars.len();
+    let temp: PathBuf = path.with_extension("partial.png");
+    {
+        let height = (80 + 26 * n) as u32;
+        let root = BitMapBackend::new(&temp, (800, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| plot_error(path, e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(150)
+            .build_cartesian_2d(0.0..max, 0.0..n as f64)
+            .map_err(|e| plot_error(path, e))?;
+        let labels: Vec<String> = bars.iter().map(|(l, _)| l.clone()).collect();
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc(x_label)
+            .y_labels(n * 2 + 1)
+            .y_label_formatter(&|y| {
+                // Label the middle of each bar; bar k spans [n - k - 1, n - k).
+                let k = n as f64 - y - 0.5;
+                let i = k.round();
+                if (k - i).abs() < 0.01 && i >= 0.0 && (i as usize) < n {
+                    labels[i as usize].clone()
+                } else {
+                    String::new()
+                }
+            })
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(|e| plot_error(path, e))?;
+        chart
+            .draw_series(bars.iter().enumerate().map(|(k, (_, v))| {
+                let top = (n - k) as f64 - 0.15;
+                let bottom = (n - k - 1) as f64 + 0.15;
+                let color = match reference {
+                    Some(r) if *v < r => COLORS[3],
+                    _ => COLORS[0],
+                };
+                Rectangle::new([(0.0, bottom), (*v, top)], color.filled())
+            }))
+            .map_err(|e| plot_error(path, e))?;
+        chart
+            .draw_series(bars.iter().enumerate().map(|(k, (_, v))| {
+                let y = (n - k) as f64 - 0.5;
+                Text::new(format!("{v:.2}x"), (*v, y), ("sans-serif", 12).into_font())
+            }))
+            .map_err(|e| plot_error(path, e))?;
+        if let Some(r) = reference {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(r, 0.0), (r, n as f64)],
+                    6,
+                    4,
+                    BLACK.stroke_width(1),
+                ))
+                .map_err(|e| plot_error(path, e))?;
+        }
+        root.present().map_err(|e| plot_error(path, e))?;
+    }
+    std::fs::rename(&temp, path).map_err(|source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}

@@ -1,0 +1,306 @@
+//! Matrix products on host slices through the `gemm` crate (the GEMM burn-flex uses).
+//!
+//! This is the crate's only `unsafe` code: `gemm::gemm` takes raw pointers and strides. Every
+//! call goes through [`matmul`], which checks the shapes agree and that every element each view
+//! can address lies inside its slice before handing the pointers over.
+#![allow(unsafe_code)]
+
+/// A read-only matrix view: element `(i, j)` is `data[offset + i * rs + j * cs]`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MatRef<'a> {
+    data: &'a [f32],
+    offset: usize,
+    rows: usize,
+    cols: usize,
+    rs: usize,
+    cs: usize,
+}
+
+impl<'a> MatRef<'a> {
+    /// A row-major `rows x cols` matrix over `data`.
+    pub(crate) fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        Self {
+            data,
+            offset: 0,
+            rows,
+            cols,
+            rs: cols,
+            cs: 1,
+        }
+    }
+
+    /// The transpose (no copy).
+    pub(crate) fn t(self) -> Self {
+        Self {
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+            ..self
+        }
+    }
+
+    /// Columns `start..start + n`.
+    pub(crate) fn cols(self, start: usize, n: usize) -> Self {
+        assert!(
+            start + n <= self.cols,
+            "columns {start}..{} of {}",
+            start + n,
+            self.cols
+        );
+        Self {
+            offset: self.offset + start * self.cs,
+            cols: n,
+            ..self
+        }
+    }
+
+    /// Rows `start..start + n`.
+    pub(crate) fn rows(self, start: usize, n: usize) -> Self {
+        assert!(
+            start + n <= self.rows,
+            "rows {start}..{} of {}",
+            start + n,
+            self.rows
+        );
+        Self {
+            offset: self.offset + start * self.rs,
+            rows: n,
+            ..self
+        }
+    }
+
+    fn in_bounds(&self) -> bool {
+        self.rows == 0
+            || self.cols == 0
+            || self.offset + (self.rows - 1) * self.rs + (self.cols - 1) * self.cs < self.data.len()
+    }
+}
+
+/// A mutable row-major matrix view: element `(i, j)` is `data[offset + i * rs + j]`.
+#[derive(Debug)]
+pub(crate) struct MatMut<'a> {
+    data: &'a mut [f32],
+    offset: usize,
+    rows: usize,
+    cols: usize,
+    rs: usize,
+}
+
+impl<'a> MatMut<'a> {
+    /// A row-major `rows x cols` matrix over `data`.
+    pub(crate) fn new(data: &'a mut [f32], rows: usize, cols: usize) -> Self {
+        Self {
+            data,
+            offset: 0,
+            rows,
+            cols,
+            rs: cols,
+        }
+    }
+
+    /// Columns `start..start + n`.
+    pub(crate) fn cols(self, start: usize, n: usize) -> Self {
+        assert!(
+            start + n <= self.cols,
+            "columns {start}..{} of {}",
+            start + n,
+            self.cols
+        );
+        Self {
+            offset: self.offset + start,
+            cols: n,
+            ..self
+        }
+    }
+}
+
+/// `dst = a b` (or `dst += a b` when `accumulate`), for `a: m x k`, `b: k x n`, `dst: m x n`.
+///
+/// # Panics
+///
+/// When the shapes disagree or a view reaches outside its slice.
+pub(crate) fn matmul(dst: MatMut<'_>, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(b.rows, k, "matmul: inner dimensions {k} and {}", b.rows);
+    assert_eq!((dst.rows, dst.cols), (m, n), "matmul: destination shape");
+    assert!(
+        a.in_bounds() && b.in_bounds(),
+        "matmul: operand out of bounds"
+    );
+    // Rows of `dst` do not overlap (rs >= cols) and the last element is inside the slice.
+    assert!(dst.rs >= n, "matmul: destination rows overlap");
+    assert!(
+        m == 0 || n == 0 || dst.offset + (m - 1) * dst.rs + n <= dst.data.len(),
+        "matmul: destination out of bounds"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            for i in 0..m {
+                let row = dst.offset + i * dst.rs;
+                dst.data[row..row + n].fill(0.0);
+            }
+        }
+        return;
+    }
+    let isize_of = |v: usize| isize::try_from(v).expect("stride fits in isize");
+    // SAFETY: the asserts above prove that every element `gemm` reads, `a[offset + i * rs + p
+    // * cs]` for `i < m, p < k` and `b[...]` for `p < k, j < n`, lies inside its slice, and
+    // that every element it writes, `dst[offset + i * rs + j]` for `i < m, j < n`, lies inside
+    // `dst.data`, with distinct `(i, j)` at distinct addresses (`rs >= n`). `dst.data` is a
+    // unique borrow, so it aliases neither operand, and all three slices outlive the call.
+    // `read_dst == accumulate`: with `false`, `gemm` overwrites `dst` without reading it.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.data.as_mut_ptr().add(dst.offset),
+            1,
+            isize_of(dst.rs),
+            accumulate,
+            a.data.as_ptr().add(a.offset),
+            isize_of(a.cs),
+            isize_of(a.rs),
+            b.data.as_ptr().add(b.offset),
+            isize_of(b.cs),
+            isize_of(b.rs),
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism(m, n, k),
+        );
+    }
+}
+
+/// The transpose of a row-major `rows x cols` matrix, materialised (row-major `cols x rows`):
+/// GEMM reads a row-major right operand several times faster than a transposed view.
+pub(crate) fn transposed(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    assert_eq!(m.len(), rows * cols, "transposed: shape");
+    let mut t = vec![0.0; m.len()];
+    for (i, row) in m.chunks_exact(cols.max(1)).enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            t[j * rows + i] = *v;
+        }
+    }
+    t
+}
+
+/// One thread for products too small to amortise waking rayon's (a step of a small layer),
+/// rayon's pool (one thread per core) above that.
+fn parallelism(m: usize, n: usize, k: usize) -> gemm::Parallelism {
+    const PARALLEL_MACS: usize = 4 << 20;
+    if m * n * k >= PARALLEL_MACS {
+        gemm::Parallelism::Rayon(0)
+    } else {
+        gemm::Parallelism::None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
+        let mut out = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                out[i * n + j] = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+            }
+        }
+        out
+    }
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        (0..n)
+            .map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+            .collect()
+    }
+
+    #[test]
+    fn products_transposes_and_blocks_match_the_naive_product() {
+        let (m, k, n) = (7, 5, 9);
+        let a = values(m * k, 1);
+        let b = values(k * n, 2);
+        let expected = naive(&a, &b, m, k, n);
+        let mut out = vec![0.0; m * n];
+        matmul(
+            MatMut::new(&mut out, m, n),
+            MatRef::new(&a, m, k),
+            MatRef::new(&b, k, n),
+            false,
+        );
+        for (x, y) in out.iter().zip(&expected) {
+            assert!((x - y).abs() < 1e-5);
+        }
+        // Accumulating adds the product again.
+        matmul(
+            MatMut::new(&mut out, m, n),
+            MatRef::new(&a, m, k),
+            MatRef::new(&b, k, n),
+            true,
+        );
+        for (x, y) in out.iter().zip(&expected) {
+            assert!((x - 2.0 * y).abs() < 1e-5);
+        }
+        // (b^T a^T)^T = a b: read through transposed views.
+        let mut out_t = vec![0.0; n * m];
+        matmul(
+            MatMut::new(&mut out_t, n, m),
+            MatRef::new(&b, k, n).t(),
+            MatRef::new(&a, m, k).t(),
+            false,
+        );
+        for i in 0..m {
+            for j in 0..n {
+                assert!((out_t[j * m + i] - expected[i * n + j]).abs() < 1e-5);
+            }
+        }
+        // A column block of b into a column block of a wider destination.
+        let mut wide = vec![7.0; m * (n + 2)];
+        matmul(
+            MatMut::new(&mut wide, m, n + 2).cols(1, 3),
+            MatRef::new(&a, m, k),
+            MatRef::new(&b, k, n).cols(2, 3),
+            false,
+        );
+        for i in 0..m {
+            assert_eq!(wide[i * (n + 2)], 7.0);
+            for j in 0..3 {
+                assert!((wide[i * (n + 2) + 1 + j] - expected[i * n + 2 + j]).abs() < 1e-5);
+            }
+            assert_eq!(wide[i * (n + 2) + 4], 7.0);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "inner dimensions")]
+    fn mismatched_shapes_are_refused() {
+        let a = vec![0.0; 6];
+        let mut out = vec![0.0; 4];
+        matmul(
+            MatMut::new(&mut out, 2, 2),
+            MatRef::new(&a, 2, 3),
+            MatRef::new(&a, 2, 3),
+            false,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "out of bounds")]
+    fn views_past_their_slice_are_refused() {
+        let a = vec![0.0; 5];
+        let mut out = vec![0.0; 4];
+        matmul(
+            MatMut::new(&mut out, 2, 2),
+            MatRef::new(&a, 2, 3),
+            MatRef::new(&a, 3, 2),
+            false,
+        );
+    }
+}

@@ -1,0 +1,218 @@
+//! The fused kernels against the composite path (burn ops), which stays the reference:
+//! outputs, final states and every gradient, on random shapes, options and lengths.
+//!
+//! One test in its own binary: it flips the process-wide switch between the two paths.
+
+mod common;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use common::{lcg_values, values};
+use proptest::prelude::*;
+use recurrent_cells::prelude::*;
+use recurrent_cells::{LayerState, fused, lengths_tensor};
+
+/// Outputs, final state parts and gradients (input, initial state parts, then every weight
+/// by PyTorch name) of one run.
+struct Run {
+    tensors: Vec<(String, Vec<f32>)>,
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    kind: usize,
+    batch: usize,
+    seq: usize,
+    d_input: usize,
+    d_hidden: usize,
+    n_layers: usize,
+    bidirectional: bool,
+    reverse: bool,
+    bias: bool,
+    batch_first: bool,
+    lengths: Option<Vec<usize>>,
+    seed: u64,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        0usize..5,
+        1usize..5,
+        1usize..7,
+        1usize..6,
+        1usize..7,
+        1usize..3,
+        any::<(bool, bool, bool, bool)>(),
+        any::<bool>(),
+        any::<u64>(),
+    )
+        .prop_flat_map(
+            |(kind, batch, seq, d_input, d_hidden, n_layers, flags, with_lengths, seed)| {
+                let lengths = proptest::collection::vec(0..=seq, batch);
+                (
+                    Just((kind, batch, seq, d_input, d_hidden, n_layers, flags, seed)),
+                    lengths,
+                )
+                    .prop_map(move |(c, lengths)| {
+                        let (kind, batch, seq, d_input, d_hidden, n_layers, flags, seed) = c;
+                        let (bidirectional, reverse, bias, batch_first) = flags;
+                        Case {
+                            kind,
+                            batch,
+                            seq,
+                            d_input,
+                            d_hidden,
+                            n_layers,
+                            bidirectional,
+                            reverse: reverse && !bidirectional,
+                            bias,
+                            batch_first,
+                            lengths: with_lengths.then_some(lengths),
+                            seed,
+                        }
+                    })
+            },
+        )
+}
+
+fn tensor<const D: usize>(shape: [usize; D], seed: u64, device: &Device) -> Tensor<D> {
+    let n = shape.iter().product();
+    Tensor::from_data(TensorData::new(lcg_values(n, seed, 1.0), shape), device)
+}
+
+fn run_layer<L: RecurrentLayer>(layer: &L, case: &Case, device: &Device) -> Run {
+    let dirs = if case.bidirectional { 2 } else { 1 };
+    let cells = case.n_layers * dirs;
+    let shape = if case.batch_first {
+        [case.batch, case.seq, case.d_input]
+    } else {
+        [case.seq, case.batch, case.d_input]
+    };
+    let x = tensor(shape, case.seed, device).require_grad();
+    let parts: Vec<Tensor<3>> = L::State::NAMES
+        .iter()
+        .enumerate()
+        .map(|(k, _)| {
+            tensor(
+                [cells, case.batch, case.d_hidden],
+                case.seed + 1 + k as u64,
+                device,
+            )
+            .require_grad()
+        })
+        .collect();
+    let mut input = SequenceInput::new(x.clone()).state(L::State::from_parts(parts.clone()));
+    if let Some(lengths) = &case.lengths {
+        input = input.lengths(lengths_tensor(lengths, device));
+    }
+    let (out, state) = layer.forward_input(input);
+    let state = state.into_parts();
+    // A loss that weighs every output and every part of the final state differently.
+    let mut loss = (out.clone() * tensor(out.dims(), case.seed + 7, device)).sum();
+    for (k, part) in state.iter().enumerate() {
+        loss = loss + (part.clone() * tensor(part.dims(), case.seed + 8 + k as u64, device)).sum();
+    }
+    let grads = loss.backward();
+    let mut tensors = vec![("output".to_string(), values(&out.inner()))];
+    for (k, part) in state.iter().enumerate() {
+        tensors.push((format!("final state {k}"), values(&part.clone().inner())));
+    }
+    tensors.push(("grad x".into(), values(&x.grad(&grads).unwrap())));
+    for (k, part) in parts.iter().enumerate() {
+        tensors.push((
+            format!("grad initial state {k}"),
+            values(&part.grad(&grads).unwrap()),
+        ));
+    }
+    let dict = layer.pytorch_grads(&grads, "");
+    let mut names: Vec<&str> = dict.names().collect();
+    names.sort();
+    for name in names {
+        let data = dict.get(name).unwrap().clone();
+        tensors.push((
+            format!("grad {name}"),
+            data.try_into_vec_as::<f32>().unwrap(),
+        ));
+    }
+    Run { tensors }
+}
+
+/// Runs `layer` fused and composite and compares everything.
+fn compare<L: RecurrentLayer>(layer: L, case: &Case, device: &Device) -> Result<(), TestCaseError> {
+    let layer = common::seeded_weights(layer, case.seed ^ 0x5eed);
+    fused::set_enabled(true);
+    let before = fused::runs();
+    let fused_run = run_layer(&layer, case, device);
+    prop_assert!(fused::runs() > before, "the fused kernel ran");
+    fused::set_enabled(false);
+    let before = fused::runs();
+    let composite = run_layer(&layer, case, device);
+    prop_assert_eq!(fused::runs(), before, "the composite path ran");
+    fused::set_enabled(true);
+    prop_assert_eq!(fused_run.tensors.len(), composite.tensors.len());
+    for ((name, a), (_, b)) in fused_run.tensors.iter().zip(&composite.tensors) {
+        prop_assert_eq!(a.len(), b.len(), "{}", name);
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            prop_assert!(
+                (x - y).abs() <= 2e-5 + 2e-5 * y.abs(),
+                "{name}[{i}]: fused {x}, composite {y} ({case:?})"
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check(case: &Case, device: &Device) -> Result<(), TestCaseError> {
+    let rnn = |activation| {
+        RnnConfig::new(case.d_input, case.d_hidden)
+            .with_n_layers(case.n_layers)
+            .with_bidirectional(case.bidirectional)
+            .with_reverse(case.reverse)
+            .with_bias(case.bias)
+            .with_batch_first(case.batch_first)
+            .with_activation(activation)
+            .init(device)
+    };
+    let gru = |reset_after| {
+        GruConfig::new(case.d_input, case.d_hidden)
+            .with_n_layers(case.n_layers)
+            .with_bidirectional(case.bidirectional)
+            .with_reverse(case.reverse)
+            .with_bias(case.bias)
+            .with_batch_first(case.batch_first)
+            .with_reset_after(reset_after)
+            .init(device)
+    };
+    match case.kind {
+        0 => compare(rnn(RnnActivation::Tanh), case, device),
+        1 => compare(rnn(RnnActivation::Relu), case, device),
+        2 => compare(
+            LstmConfig::new(case.d_input, case.d_hidden)
+                .with_n_layers(case.n_layers)
+                .with_bidirectional(case.bidirectional)
+                .with_reverse(case.reverse)
+                .with_bias(case.bias)
+                .with_batch_first(case.batch_first)
+                .init(device),
+            case,
+            device,
+        ),
+        3 => compare(gru(true), case, device),
+        _ => compare(gru(false), case, device),
+    }
+}
+
+#[test]
+fn fused_and_composite_agree_on_outputs_states_and_gradients() {
+    let config = ProptestConfig {
+        cases: 96,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    #[allow(deprecated)] // burn-ndarray is deprecated in burn 0.22 but still a supported backend.
+    let devices = [Device::flex().autodiff(), Device::ndarray().autodiff()];
+    proptest!(config, |(case in case())| {
+        for device in &devices {
+            check(&case, device)?;
+        }
+    });
+}

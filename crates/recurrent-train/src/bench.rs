@@ -1,0 +1,632 @@
+//! The speed benchmark behind `cargo xtask bench`: our RNN, LSTM and GRU layers against
+//! PyTorch's in the same run, and against our own composite path.
+//!
+//! Configs are those of the speed anchors: A (batch 32, seq 50, d_input 32, d_hidden 128), B
+//! (64, 100, 128, 256) and C (B with 2 layers, bidirectional); modes `fwd` (forward only,
+//! outputs read back) and `fwdbwd` (forward, then backward of `output.sum()` into the weights).
+//! Each measurement is the median of `reps` timed runs after `warmup` untimed ones. PyTorch
+//! runs `scripts/torch_rnn_bench.py` (the anchors' method) when a Python with `torch` is
+//! found; its numbers and ours come from the same machine minutes apart, so the ratio is the
+//! figure to report, not either time.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use burn::tensor::{Device, Distribution, Tensor};
+use recurrent_cells::fused;
+use recurrent_cells::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, TrainError};
+
+/// One benchmark shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BenchShape {
+    /// `A`, `B` or `C`.
+    pub name: char,
+    /// Sequences per batch.
+    pub batch: usize,
+    /// Steps per sequence.
+    pub seq: usize,
+    /// Input features.
+    pub d_input: usize,
+    /// Hidden size.
+    pub d_hidden: usize,
+    /// Stacked layers.
+    pub n_layers: usize,
+    /// Whether every layer runs both ways.
+    pub bidirectional: bool,
+}
+
+/// The anchors' configs A, B and C.
+pub const SHAPES: [BenchShape; 3] = [
+    BenchShape {
+        name: 'A',
+        batch: 32,
+        seq: 50,
+        d_input: 32,
+        d_hidden: 128,
+        n_layers: 1,
+        bidirectional: false,
+    },
+    BenchShape {
+        name: 'B',
+        batch: 64,
+        seq: 100,
+        d_input: 128,
+        d_hidden: 256,
+        n_layers: 1,
+        bidirectional: false,
+    },
+    BenchShape {
+        name: 'C',
+        batch: 64,
+        seq: 100,
+        d_input: 128,
+        d_hidden: 256,
+        n_layers: 2,
+        bidirectional: true,
+    },
+];
+
+impl BenchShape {
+    /// The config named `name` (`A`, `B` or `C`, any case).
+    pub fn named(name: &str) -> Result<Self> {
+        SHAPES
+            .iter()
+            .find(|s| name.eq_ignore_ascii_case(&s.name.to_string()))
+            .copied()
+            .ok_or_else(|| {
+                TrainError::invalid("config", format!("unknown config {name:?}: use A, B or C"))
+            })
+    }
+
+    /// Matmul FLOPs of one forward pass (as the anchors count them: `2 * G * H * (I + H)` per
+    /// step, sequence, layer and direction).
+    pub fn forward_flops(&self, cell: BenchCell) -> f64 {
+        let dirs = if self.bidirectional { 2 } else { 1 };
+        let h = self.d_hidden as f64;
+        let per_step: f64 = (0..self.n_layers)
+            .map(|layer| {
+                let i = if layer == 0 {
+                    self.d_input
+                } else {
+                    dirs * self.d_hidden
+                } as f64;
+                dirs as f64 * 2.0 * cell.gates() as f64 * h * (i + h)
+            })
+            .sum();
+        per_step * (self.seq * self.batch) as f64
+    }
+}
+
+/// The layer a benchmark runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BenchCell {
+    /// `Rnn` with tanh.
+    Rnn,
+    /// `Lstm`.
+    Lstm,
+    /// `Gru` (PyTorch's formulation).
+    Gru,
+}
+
+impl BenchCell {
+    /// The name PyTorch's script uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            BenchCell::Rnn => "RNN",
+            BenchCell::Lstm => "LSTM",
+            BenchCell::Gru => "GRU",
+        }
+    }
+
+    /// Parses `rnn`, `lstm` or `gru` (any case).
+    pub fn parse(name: &str) -> Result<Self> {
+        [BenchCell::Rnn, BenchCell::Lstm, BenchCell::Gru]
+            .into_iter()
+            .find(|c| name.eq_ignore_ascii_case(c.name()))
+            .ok_or_else(|| {
+                TrainError::invalid(
+                    "cell",
+                    format!("unknown cell {name:?}: use rnn, lstm or gru"),
+                )
+            })
+    }
+
+    fn gates(self) -> usize {
+        match self {
+            BenchCell::Rnn => 1,
+            BenchCell::Lstm => 4,
+            BenchCell::Gru => 3,
+        }
+    }
+}
+
+/// Forward only, or forward and backward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BenchMode {
+    /// Forward, outputs read back.
+    Fwd,
+    /// Forward, then backward of `output.sum()`.
+    FwdBwd,
+}
+
+impl BenchMode {
+    /// The name PyTorch's script uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            BenchMode::Fwd => "fwd",
+            BenchMode::FwdBwd => "fwdbwd",
+        }
+    }
+
+    /// Parses `fwd` or `fwdbwd`.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "fwd" => Ok(BenchMode::Fwd),
+            "fwdbwd" | "fwd+bwd" => Ok(BenchMode::FwdBwd),
+            _ => Err(TrainError::invalid(
+                "mode",
+                format!("unknown mode {name:?}: use fwd or fwdbwd"),
+            )),
+        }
+    }
+}
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Configs to run.
+    pub shapes: Vec<BenchShape>,
+    /// Layers to run.
+    pub cells: Vec<BenchCell>,
+    /// Modes to run.
+    pub modes: Vec<BenchMode>,
+    /// Timed runs per measurement (the median is kept).
+    pub reps: usize,
+    /// Untimed runs before them.
+    pub warmup: usize,
+    /// Whether to time the composite path (burn ops) too.
+    pub composite: bool,
+    /// The device ours runs on.
+    pub device: Device,
+    /// Python to run PyTorch with (`None`: skip PyTorch).
+    pub python: Option<PathBuf>,
+    /// `scripts/torch_rnn_bench.py`.
+    pub script: PathBuf,
+    /// Threads PyTorch may use (ours uses rayon's pool, one thread per core).
+    pub threads: usize,
+}
+
+/// One line of the table: times in milliseconds (medians).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchRow {
+    /// Config.
+    pub shape: char,
+    /// Layer.
+    pub cell: BenchCell,
+    /// Mode.
+    pub mode: BenchMode,
+    /// Ours, fused kernels.
+    pub ours_ms: f64,
+    /// Ours, composite path.
+    pub composite_ms: Option<f64>,
+    /// PyTorch.
+    pub torch_ms: Option<f64>,
+    /// Matmul GFLOP of the work (3x forward for fwd+bwd).
+    pub gflop: f64,
+}
+
+impl BenchRow {
+    /// PyTorch's time over ours: above 1 we are faster.
+    pub fn speed_vs_torch(&self) -> Option<f64> {
+        self.torch_ms.map(|t| t / self.ours_ms)
+    }
+
+    /// The composite path's time over the fused one.
+    pub fn speed_vs_composite(&self) -> Option<f64> {
+        self.composite_ms.map(|t| t / self.ours_ms)
+    }
+}
+
+/// Median wall time of `f` in milliseconds.
+fn median_ms(reps: usize, warmup: usize, mut f: impl FnMut()) -> f64 {
+    for _ in 0..warmup {
+        f();
+    }
+    let mut times: Vec<f64> = (0..reps.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn time_layer<L: RecurrentLayer>(
+    layer: &L,
+    mode: BenchMode,
+    x: &Tensor<3>,
+    reps: usize,
+    warmup: usize,
+) -> f64 {
+    match mode {
+        BenchMode::Fwd => median_ms(reps, warmup, || {
+            let (out, _) = layer.forward_input(SequenceInput::new(x.clone()));
+            let _ = out.into_data();
+        }),
+        BenchMode::FwdBwd => median_ms(reps, warmup, || {
+            let (out, _) = layer.forward_input(SequenceInput::new(x.clone()));
+            let grads = out.sum().backward();
+            drop(grads);
+        }),
+    }
+}
+
+/// Times one layer: fused, and composite when asked.
+fn time_ours(
+    options: &BenchOptions,
+    shape: &BenchShape,
+    cell: BenchCell,
+    mode: BenchMode,
+) -> (f64, Option<f64>) {
+    let device = match mode {
+        BenchMode::Fwd => options.device.clone(),
+        BenchMode::FwdBwd => options.device.clone().autodiff(),
+    };
+    let x = Tensor::<3>::random(
+        [shape.batch, shape.seq, shape.d_input],
+        Distribution::Uniform(-1.0, 1.0),
+        &device,
+    );
+    let run = |layer: &dyn Fn() -> f64| -> (f64, Option<f64>) {
+        fused::set_enabled(true);
+        let ours = layer();
+        let composite = options.composite.then(|| {
+            fused::set_enabled(false);
+            let t = layer();
+            fused::set_enabled(true);
+            t
+        });
+        (ours, composite)
+    };
+    let (reps, warmup) = (options.reps, options.warmup);
+    match cell {
+        BenchCell::Rnn => {
+            let layer = RnnConfig::new(shape.d_input, shape.d_hidden)
+                .with_n_layers(shape.n_layers)
+                .with_bidirectional(shape.bidirectional)
+                .init(&device);
+            run(&|| time_layer(&layer, mode, &x, reps, warmup))
+        }
+        BenchCell::Lstm => {
+            let layer = LstmConfig::new(shape.d_input, shape.d_hidden)
+                .with_n_layers(shape.n_layers)
+                .with_bidirectional(shape.bidirectional)
+                .init(&device);
+            run(&|| time_layer(&layer, mode, &x, reps, warmup))
+        }
+        BenchCell::Gru => {
+            let layer = GruConfig::new(shape.d_input, shape.d_hidden)
+                .with_n_layers(shape.n_layers)
+                .with_bidirectional(shape.bidirectional)
+                .init(&device);
+            run(&|| time_layer(&layer, mode, &x, reps, warmup))
+        }
+    }
+}
+
+/// One row of the PyTorch script's JSON output.
+#[derive(Debug, Deserialize)]
+struct TorchRow {
+    config: String,
+    cell: String,
+    mode: String,
+    median_ms: f64,
+}
+
+/// Runs PyTorch's script and returns its medians, or why it could not.
+fn run_torch(options: &BenchOptions, python: &Path) -> Result<Vec<TorchRow>> {
+    let out =
+        std::env::temp_dir().join(format!("recurrent-torch-bench-{}.json", std::process::id()));
+    let join = |items: Vec<String>| items.join(",");
+    let status = Command::new(python)
+        .arg(&options.script)
+        .args(["--threads", &options.threads.to_string()])
+        .args(["--reps", &options.reps.to_string()])
+        .args(["--warmup", &options.warmup.to_string()])
+        .args([
+            "--configs",
+            &join(options.shapes.iter().map(|s| s.name.to_string()).collect()),
+        ])
+        .args([
+            "--cells",
+            &join(options.cells.iter().map(|c| c.name().to_string()).collect()),
+        ])
+        .args([
+            "--modes",
+            &join(options.modes.iter().map(|m| m.name().to_string()).collect()),
+        ])
+        .arg("--json")
+        .arg(&out)
+        .status()
+        .map_err(|source| TrainError::Io {
+            path: python.to_path_buf(),
+            source,
+        })?;
+    if !status.success() {
+        return Err(TrainError::invalid(
+            "pytorch benchmark",
+            format!(
+                "{} {} exited with {status}",
+                python.display(),
+                options.script.display()
+            ),
+        ));
+    }
+    let text = std::fs::read_to_string(&out).map_err(|source| TrainError::Io {
+        path: out.clone(),
+        source,
+    })?;
+    let _ = std::fs::remove_file(&out);
+    serde_json::from_str(&text)
+        .map_err(|e| TrainError::invalid("pytorch benchmark", format!("{}: {e}", out.display())))
+}
+
+/// A Python that imports `torch`: `$RECURRENT_PYTHON`, else `python3` on the PATH.
+pub fn find_torch_python() -> Option<PathBuf> {
+    let candidate = std::env::var_os("RECURRENT_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("python3"));
+    let ok = Command::new(&candidate)
+        .args(["-c", "import torch"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then_some(candidate)
+}
+
+/// Runs every measurement: PyTorch first (when a Python with torch is given), then ours.
+/// `progress` receives each finished row.
+pub fn run(options: &BenchOptions, mut progress: impl FnMut(&BenchRow)) -> Result<Vec<BenchRow>> {
+    let torch = match &options.python {
+        Some(python) => run_torch(options, python)?,
+        None => Vec::new(),
+    };
+    let mut rows = Vec::new();
+    for shape in &options.shapes {
+        for &cell in &options.cells {
+            for &mode in &options.modes {
+                let (ours_ms, composite_ms) = time_ours(options, shape, cell, mode);
+                let torch_ms = torch
+                    .iter()
+                    .find(|r| {
+                        r.config == shape.name.to_string()
+                            && r.cell == cell.name()
+                            && r.mode == mode.name()
+                    })
+                    .map(|r| r.median_ms);
+                let factor = if mode == BenchMode::FwdBwd { 3.0 } else { 1.0 };
+                let row = BenchRow {
+                    shape: shape.name,
+                    cell,
+                    mode,
+                    ours_ms,
+                    composite_ms,
+                    torch_ms,
+                    gflop: factor * shape.forward_flops(cell) / 1e9,
+                };
+                progress(&row);
+                rows.push(row);
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// The geometric mean of the finite positive values, if any.
+pub fn geometric_mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let logs: Vec<f64> = values
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .map(f64::ln)
+        .collect();
+    (!logs.is_empty()).then(|| (logs.iter().sum::<f64>() / logs.len() as f64).exp())
+}
+
+/// Peak memory of one training step (forward and backward) of config B's LSTM.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PeakMemory {
+    /// Growth of our peak resident set over the step, MiB.
+    pub ours_mib: f64,
+    /// The same for PyTorch (`scripts/torch_peak_mem.py`), when run.
+    pub torch_mib: Option<f64>,
+}
+
+/// A field of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`); `None` off Linux.
+fn status_kib(field: &str) -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    text.lines()
+        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Peak memory of one config-B LSTM training step, ours and (with `python`) PyTorch's: the
+/// growth of the peak resident set over the step after resetting it (`/proc/self/clear_refs`),
+/// one untimed step first. `None` where `/proc` cannot do that (not Linux).
+pub fn peak_memory(options: &BenchOptions) -> Option<PeakMemory> {
+    let shape = SHAPES[1];
+    let device = options.device.clone().autodiff();
+    let layer = LstmConfig::new(shape.d_input, shape.d_hidden).init(&device);
+    let x = Tensor::<3>::random(
+        [shape.batch, shape.seq, shape.d_input],
+        Distribution::Uniform(-1.0, 1.0),
+        &device,
+    );
+    let step = || {
+        let (out, _) = layer.forward_input(SequenceInput::new(x.clone()));
+        drop(out.sum().backward());
+    };
+    step();
+    std::fs::write("/proc/self/clear_refs", "5").ok()?;
+    let base = status_kib("VmRSS")?;
+    step();
+    let ours_mib = (status_kib("VmHWM")? - base) / 1024.0;
+    let torch_mib = options.python.as_ref().and_then(|python| {
+        let script = options.script.with_file_name("torch_peak_mem.py");
+        let out = Command::new(python)
+            .arg(script)
+            .args(["--threads", &options.threads.to_string()])
+            .output()
+            .ok()?;
+        let value: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        value.get("peak_mib")?.as_f64()
+    });
+    Some(PeakMemory {
+        ours_mib,
+        torch_mib,
+    })
+}
+
+/// The Markdown table of `rows`.
+pub fn table(rows: &[BenchRow]) -> String {
+    let mut out = String::from(
+        "| config | cell | mode | ours (fused) ms | composite ms | PyTorch ms | speed vs PyTorch | fused vs composite | ours GFLOP/s |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
+    let ms = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.2}"));
+    let ratio = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.2}x"));
+    for r in rows {
+        out.push_str(&format!(
+            "| {} | {} | {} | {:.2} | {} | {} | {} | {} | {:.0} |\n",
+            r.shape,
+            r.cell.name(),
+            if r.mode == BenchMode::Fwd {
+                "fwd"
+            } else {
+                "fwd+bwd"
+            },
+            r.ours_ms,
+            ms(r.composite_ms),
+            ms(r.torch_ms),
+            ratio(r.speed_vs_torch()),
+            ratio(r.speed_vs_composite()),
+            r.gflop / (r.ours_ms / 1e3),
+        ));
+    }
+    out
+}
+
+/// Where and on what a report was measured.
+#[derive(Debug, Clone)]
+pub struct ReportContext {
+    /// The command that produced it.
+    pub command: String,
+    /// The machine (CPU model, cores).
+    pub machine: String,
+    /// The commit measured.
+    pub commit: String,
+    /// The backend ours ran on.
+    pub backend: String,
+    /// PyTorch's version, or why it was not run.
+    pub torch: String,
+}
+
+/// The CPU model and core count from `/proc/cpuinfo` (or what is known elsewhere).
+pub fn machine_description() -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    format!("{model}, {cores} cores available")
+}
+
+/// Writes the Markdown report `markdown` (table, geometric means, context) and the bar chart
+/// `chart` (PNG, speed relative to PyTorch, or to the composite path without PyTorch).
+pub fn write_report(
+    rows: &[BenchRow],
+    memory: Option<&PeakMemory>,
+    context: &ReportContext,
+    markdown: &Path,
+    chart: &Path,
+) -> Result<()> {
+    let vs_torch = rows.iter().any(|r| r.torch_ms.is_some());
+    let mut text = String::from("# Benchmarks: recurrent layers on the CPU\n\n");
+    text.push_str(
+        "Generated by `cargo xtask bench`; do not edit by hand. Times are medians; the ratios \
+         come from one run on one machine, so they, not the times, are the figures to compare. \
+         \"speed vs PyTorch\" is PyTorch's time over ours: above 1 we are faster.\n\n",
+    );
+    text.push_str(&format!(
+        "- command: `{}`\n- machine: {}\n- commit: {}\n- ours: {} backend, fused kernels (rayon threads: one per core); composite = the same layers on burn ops (`RECURRENT_FUSED=0`)\n- PyTorch: {}\n\n",
+        context.command, context.machine, context.commit, context.backend, context.torch
+    ));
+    text.push_str(&table(rows));
+    if let Some(g) = geometric_mean(rows.iter().filter_map(BenchRow::speed_vs_torch)) {
+        text.push_str(&format!(
+            "\nGeometric mean of the speed vs PyTorch: **{g:.2}x**.\n"
+        ));
+    }
+    if let Some(g) = geometric_mean(rows.iter().filter_map(BenchRow::speed_vs_composite)) {
+        text.push_str(&format!(
+            "\nGeometric mean of fused over composite: **{g:.2}x**.\n"
+        ));
+    }
+    if let Some(m) = memory {
+        let torch = m
+            .torch_mib
+            .map_or("not measured".to_string(), |t| format!("{t:.0} MiB"));
+        text.push_str(&format!(
+            "\nPeak memory of one config-B LSTM training step (growth of the peak resident set): ours {:.0} MiB, PyTorch {torch}.\n",
+            m.ours_mib
+        ));
+    }
+    let chart_name = chart
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    text.push_str(&format!(
+        "\n![speed relative to the baseline]({chart_name})\n"
+    ));
+    let bars: Vec<(String, f64)> = rows
+        .iter()
+        .filter_map(|r| {
+            let ratio = if vs_torch {
+                r.speed_vs_torch()
+            } else {
+                r.speed_vs_composite()
+            }?;
+            let mode = if r.mode == BenchMode::Fwd {
+                "fwd"
+            } else {
+                "fwd+bwd"
+            };
+            Some((format!("{} {} {mode}", r.shape, r.cell.name()), ratio))
+        })
+        .collect();
+    if !bars.is_empty() {
+        let title = if vs_torch {
+            "Speed relative to PyTorch (CPU; above 1 = faster)"
+        } else {
+            "Fused kernels relative to the composite path"
+        };
+        crate::plot::bars(chart, title, "speed ratio", &bars, Some(1.0))?;
+    }
+    if let Some(parent) = markdown.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| TrainError::Io {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    recurrent_cells::write_atomic(markdown, text.as_bytes())
+        .map_err(|e| TrainError::invalid("report", format!("{}: {e}", markdown.display())))
+}
