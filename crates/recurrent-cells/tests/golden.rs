@@ -1,5 +1,7 @@
 //! The PyTorch reference cases in `tests/golden/` (copied from the project's shared golden
-//! set; format in `tests/golden/FORMAT.md`) on every CPU backend, within 1e-4.
+//! set; format in `tests/golden/FORMAT.md`) on every CPU backend, within 1e-4, through the
+//! fused kernels where the build has them (the composite path is compared with them in
+//! `tests/fused.rs`).
 //!
 //! Each case was made in PyTorch as
 //! ```python
@@ -42,8 +44,17 @@ fn every_case_matches_pytorch_on_every_cpu_backend() {
     for (backend, device) in common::cpu_devices() {
         for path in cases() {
             let case = GoldenCase::load(&path).unwrap();
+            let fused_before = recurrent_cells::fused::runs();
             let report = case.run(&device).unwrap();
             assert!(!report.errors.is_empty());
+            // Where this build has fused kernels for the backend, the case went through them.
+            if recurrent_cells::fused::supports(&device) {
+                assert!(
+                    recurrent_cells::fused::runs() > fused_before,
+                    "{backend} {}: the fused kernel did not run",
+                    path.display()
+                );
+            }
             // Every case checks outputs, final states and gradients of input and weights.
             for name in [
                 "output",

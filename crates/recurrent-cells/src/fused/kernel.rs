@@ -14,6 +14,7 @@
 //! past a sequence's length keeps its state, outputs 0 and gets no gradient.
 
 use super::gemm::{MatMut, MatRef, matmul, transposed};
+use super::packed::{PackedRhs, matmul_packed};
 use super::simd::{dispatch, sigmoid, sigmoid_in_place, tanh, tanh_in_place};
 
 /// The recurrence a kernel runs.
@@ -253,6 +254,12 @@ impl Problem<'_> {
         let mut scratch_gates = vec![0.0; gh];
         let mut scratch_h = vec![0.0; h];
         let mut rh = vec![0.0; batch * h];
+        // W_hh packed once for every step (GRU reset-before: its r, z blocks and its n block).
+        let reset_before = kind == (CellKind::Gru { reset_after: false });
+        let hidden_cols = if reset_before { 2 * h } else { gh };
+        let w_hidden = PackedRhs::new(MatRef::new(self.w_hh, h, gh).cols(0, hidden_cols));
+        let w_n =
+            reset_before.then(|| PackedRhs::new(MatRef::new(self.w_hh, h, gh).cols(2 * h, h)));
 
         for s in 0..seq {
             let t = self.step(s);
@@ -260,17 +267,7 @@ impl Problem<'_> {
             if save {
                 h_prev[t * batch * h..(t + 1) * batch * h].copy_from_slice(&state_h);
             }
-            let hidden_cols = if kind == (CellKind::Gru { reset_after: false }) {
-                2 * h
-            } else {
-                gh
-            };
-            matmul(
-                MatMut::new(&mut hp, batch, gh).cols(0, hidden_cols),
-                MatRef::new(&state_h, batch, h),
-                MatRef::new(self.w_hh, h, gh).cols(0, hidden_cols),
-                false,
-            );
+            matmul_packed(&mut hp, gh, &state_h, batch, &w_hidden);
             dispatch(
                 #[inline(always)]
                 || {
@@ -358,14 +355,9 @@ impl Problem<'_> {
                     }
                 },
             );
-            if kind == (CellKind::Gru { reset_after: false }) {
+            if let Some(w_n) = &w_n {
                 // Padded rows of rh are stale but only feed their own (discarded) row.
-                matmul(
-                    MatMut::new(&mut hp, batch, gh).cols(2 * h, h),
-                    MatRef::new(&rh, batch, h),
-                    MatRef::new(self.w_hh, h, gh).cols(2 * h, h),
-                    false,
-                );
+                matmul_packed(&mut hp[2 * h..], gh, &rh, batch, w_n);
                 dispatch(
                     #[inline(always)]
                     || {
@@ -455,8 +447,18 @@ impl Problem<'_> {
         } else {
             Vec::new()
         };
-        // Row-major transposes: `W_hh^T: [G * H, H]` (block k of rows is gate block k).
-        let w_hh_t = transposed(self.w_hh, h, gh);
+        // W_hh^T packed once (`[G * H, H]`; block k of its rows is gate block k); GRU
+        // reset-before uses its r, z rows and its n rows apart.
+        let w_hh_t = MatRef::new(self.w_hh, h, gh).t();
+        let (w_back, w_n_t) = if kind == (CellKind::Gru { reset_after: false }) {
+            (
+                PackedRhs::new(w_hh_t.rows(0, 2 * h)),
+                Some(PackedRhs::new(w_hh_t.rows(2 * h, h))),
+            )
+        } else {
+            (PackedRhs::new(w_hh_t), None)
+        };
+        let mut block = Vec::with_capacity(batch * 2 * h);
         let mut dh = dh_n.to_vec();
         let mut dc = dc_n.to_vec();
         let mut direct = vec![0.0; batch * h];
@@ -537,17 +539,18 @@ impl Problem<'_> {
                 },
             );
             let step_rows = (t * batch) * gh;
-            let dstep = |v: &[f32]| -> Vec<f32> { v[step_rows..step_rows + batch * gh].to_vec() };
-            match kind {
-                CellKind::Gru { reset_after: false } => {
+            // Columns `start..start + width` of this step's rows of `v`, contiguous.
+            let columns = |v: &[f32], start: usize, width: usize, out: &mut Vec<f32>| {
+                out.clear();
+                for row in v[step_rows..step_rows + batch * gh].chunks_exact(gh) {
+                    out.extend_from_slice(&row[start..start + width]);
+                }
+            };
+            match &w_n_t {
+                Some(w_n_t) => {
                     // d(r * h_prev) = dn_pre W_hn^T, then r's gradient, then the r, z blocks.
-                    let d_step = dstep(&dxp);
-                    matmul(
-                        MatMut::new(&mut drh, batch, h),
-                        MatRef::new(&d_step, batch, gh).cols(2 * h, h),
-                        MatRef::new(&w_hh_t, gh, h).rows(2 * h, h),
-                        false,
-                    );
+                    columns(&dxp, 2 * h, h, &mut block);
+                    matmul_packed(&mut drh, h, &block, batch, w_n_t);
                     dispatch(
                         #[inline(always)]
                         || {
@@ -567,22 +570,13 @@ impl Problem<'_> {
                             }
                         },
                     );
-                    let d_step = dstep(&dxp);
-                    matmul(
-                        MatMut::new(&mut through, batch, h),
-                        MatRef::new(&d_step, batch, gh).cols(0, 2 * h),
-                        MatRef::new(&w_hh_t, gh, h).rows(0, 2 * h),
-                        false,
-                    );
+                    columns(&dxp, 0, 2 * h, &mut block);
+                    matmul_packed(&mut through, h, &block, batch, &w_back);
                 }
-                _ => {
+                None => {
                     let source = if separate_hidden { &dhp } else { &dxp };
-                    matmul(
-                        MatMut::new(&mut through, batch, h),
-                        MatRef::new(&source[step_rows..], batch, gh),
-                        MatRef::new(&w_hh_t, gh, h),
-                        false,
-                    );
+                    let rows = &source[step_rows..step_rows + batch * gh];
+                    matmul_packed(&mut through, h, rows, batch, &w_back);
                 }
             }
             for b in 0..batch {

@@ -22,6 +22,7 @@
 mod backend;
 mod gemm;
 mod kernel;
+mod packed;
 mod simd;
 
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
