@@ -43,10 +43,20 @@ pub struct BenchArgs {
     /// The report to write (a PNG chart goes next to it).
     #[arg(long, default_value = "docs/benchmarks.md")]
     out: PathBuf,
+    /// Internal: measure our peak memory of one training step and print it (run by `bench`
+    /// itself in a fresh process).
+    #[arg(long, hide = true)]
+    memory_probe: bool,
 }
 
 /// Runs the benchmark and writes the report.
 pub fn run(args: &BenchArgs) -> Result<()> {
+    if args.memory_probe {
+        if let Some(mib) = bench::peak_memory_probe(&args.backend.device()?) {
+            println!("{mib}");
+        }
+        return Ok(());
+    }
     let root = crate::root();
     let shapes = args
         .configs
@@ -100,7 +110,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             ratio(row.speed_vs_composite(), "composite"),
         );
     })?;
-    let memory = bench::peak_memory(&options);
+    let mut probe = Command::new(std::env::current_exe().context("finding this program")?);
+    probe.args(["bench", "--memory-probe", "--backend", args.backend.name()]);
+    let memory = bench::peak_memory(&options, probe);
     if let Some(m) = &memory {
         println!(
             "peak memory of a config-B LSTM training step: ours {:.0} MiB, PyTorch {}",

@@ -456,27 +456,34 @@ fn status_kib(field: &str) -> Option<f64> {
         .and_then(|v| v.parse().ok())
 }
 
-/// Peak memory of one config-B LSTM training step, ours and (with `python`) PyTorch's: the
-/// growth of the peak resident set over the step after resetting it (`/proc/self/clear_refs`),
-/// one untimed step first. `None` where `/proc` cannot do that (not Linux).
-pub fn peak_memory(options: &BenchOptions) -> Option<PeakMemory> {
+/// Our side of [`peak_memory`], to run in a process of its own (allocators keep freed memory,
+/// so a process that has already run other work would reuse it and show no growth): the
+/// growth of the peak resident set over one config-B LSTM training step on `device`, in MiB,
+/// with the model and its input already allocated. `None` off Linux.
+pub fn peak_memory_probe(device: &Device) -> Option<f64> {
     let shape = SHAPES[1];
-    let device = options.device.clone().autodiff();
+    let device = device.clone().autodiff();
     let layer = LstmConfig::new(shape.d_input, shape.d_hidden).init(&device);
     let x = Tensor::<3>::random(
         [shape.batch, shape.seq, shape.d_input],
         Distribution::Uniform(-1.0, 1.0),
         &device,
     );
-    let step = || {
-        let (out, _) = layer.forward_input(SequenceInput::new(x.clone()));
-        drop(out.sum().backward());
-    };
-    step();
+    let _ = x.to_data();
     std::fs::write("/proc/self/clear_refs", "5").ok()?;
     let base = status_kib("VmRSS")?;
-    step();
-    let ours_mib = (status_kib("VmHWM")? - base) / 1024.0;
+    let (out, _) = layer.forward_input(SequenceInput::new(x));
+    drop(out.sum().backward());
+    Some((status_kib("VmHWM")? - base) / 1024.0)
+}
+
+/// Peak memory of one config-B LSTM training step: ours from `probe` (a command running
+/// [`peak_memory_probe`] in a fresh process and printing its number) and PyTorch's
+/// (`scripts/torch_peak_mem.py`, when a Python with torch is given). `None` when our probe
+/// gives no number (not Linux).
+pub fn peak_memory(options: &BenchOptions, mut probe: Command) -> Option<PeakMemory> {
+    let out = probe.output().ok()?;
+    let ours_mib = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
     let torch_mib = options.python.as_ref().and_then(|python| {
         let script = options.script.with_file_name("torch_peak_mem.py");
         let out = Command::new(python)
@@ -587,7 +594,7 @@ pub fn write_report(
             .torch_mib
             .map_or("not measured".to_string(), |t| format!("{t:.0} MiB"));
         text.push_str(&format!(
-            "\nPeak memory of one config-B LSTM training step (growth of the peak resident set): ours {:.0} MiB, PyTorch {torch}.\n",
+            "\nPeak memory of one config-B LSTM training step (growth of the peak resident set over the step, each in a fresh process): ours {:.0} MiB, PyTorch {torch}.\n",
             m.ours_mib
         ));
     }
