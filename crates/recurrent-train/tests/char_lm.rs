@@ -19,6 +19,10 @@ fn small(data: PathBuf) -> CharLmTaskConfig {
     config.batch_size = 8;
     config.model.d_embed = 8;
     config.model.d_hidden = 32;
+    // One layer, no dropout and a constant rate: a tiny model that learns in four epochs.
+    config.model.n_layers = 1;
+    config.model.dropout = 0.0;
+    config.fit.schedule = recurrent_train::fit::Schedule::Constant;
     config.fit.epochs = 4;
     config.fit.lr = 1e-2;
     config
