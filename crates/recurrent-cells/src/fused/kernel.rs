@@ -334,12 +334,7 @@ impl Problem<'_> {
                                     g[2 * h + j] = xp_row[2 * h + j] + g[j] * hn[j];
                                 }
                                 tanh_in_place(&mut g[2 * h..]);
-                                for j in 0..h {
-                                    let n = g[2 * h + j];
-                                    let v = n + g[h + j] * (hb[j] - n);
-                                    hb[j] = v;
-                                    out[j] = v;
-                                }
+                                gru_update(g, hb, out);
                             }
                             CellKind::Gru { reset_after: false } => {
                                 // First phase: r and z; the candidate needs (r * h) W_hn first.
@@ -384,14 +379,7 @@ impl Problem<'_> {
                                 g[2 * h + j] = xp_row[2 * h + j] + hp_row[2 * h + j];
                             }
                             tanh_in_place(&mut g[2 * h..]);
-                            let hb = &mut state_h[b * h..][..h];
-                            let out = &mut output[at(b)..][..h];
-                            for j in 0..h {
-                                let n = g[2 * h + j];
-                                let v = n + g[h + j] * (hb[j] - n);
-                                hb[j] = v;
-                                out[j] = v;
-                            }
+                            gru_update(g, &mut state_h[b * h..][..h], &mut output[at(b)..][..h]);
                         }
                     },
                 );
@@ -645,6 +633,19 @@ impl Problem<'_> {
             dh0: dh,
             dc0: dc,
         }
+    }
+}
+
+/// The GRU state update of one row, `h' = n + z * (h - n)`, from its activated gates `g`
+/// (`r, z, n`): written to the state `h` and the step's output `out`.
+#[inline(always)]
+fn gru_update(g: &[f32], h: &mut [f32], out: &mut [f32]) {
+    let d = h.len();
+    for j in 0..d {
+        let n = g[2 * d + j];
+        let v = n + g[d + j] * (h[j] - n);
+        h[j] = v;
+        out[j] = v;
     }
 }
 
