@@ -65,8 +65,8 @@ pub trait FusedRecurrentBackend: Backend {
     ) -> FloatTensor<Self> {
         let device = x.device();
         let host = Host::read::<Self>([x, w_ih, w_hh, b_ih, b_hh, h0, c0], spec);
-        let forward = host.problem().forward(false);
-        Self::float_from_data(host.pack(&forward), &device)
+        let mut forward = host.problem().forward(false);
+        Self::float_from_data(host.pack(&mut forward), &device)
     }
 }
 
@@ -115,23 +115,18 @@ impl Host {
         }
     }
 
-    /// `[seq + 2, batch, H]`: outputs, `h_n`, `c_n`.
-    fn pack(&self, forward: &Forward) -> TensorData {
+    /// The forward's packed results, `[seq + 2, batch, H]`: outputs, `h_n`, `c_n`.
+    fn pack(&self, forward: &mut Forward) -> TensorData {
         let Dims {
             seq,
             batch,
             d_hidden,
             ..
         } = self.spec.dims;
-        let mut packed = Vec::with_capacity((seq + 2) * batch * d_hidden);
-        packed.extend_from_slice(&forward.output);
-        packed.extend_from_slice(&forward.h_n);
-        if self.spec.kind.has_cell() {
-            packed.extend_from_slice(&forward.c_n);
-        } else {
-            packed.resize((seq + 2) * batch * d_hidden, 0.0);
-        }
-        TensorData::new(packed, [seq + 2, batch, d_hidden])
+        TensorData::new(
+            std::mem::take(&mut forward.packed),
+            [seq + 2, batch, d_hidden],
+        )
     }
 }
 
@@ -225,8 +220,8 @@ impl<B: Backend + FusedRecurrentBackend, C: CheckpointStrategy> FusedRecurrentBa
             OpsKind::Tracked(prep) => {
                 let device = inputs[0].primitive().device();
                 let host = Host::read::<B>(inputs.map(|t| t.into_primitive()), spec);
-                let forward = host.problem().forward(true);
-                let output = B::float_from_data(host.pack(&forward), &device);
+                let mut forward = host.problem().forward(true);
+                let output = B::float_from_data(host.pack(&mut forward), &device);
                 let saved = Saved {
                     host: Arc::new(host),
                     forward: Arc::new(forward),

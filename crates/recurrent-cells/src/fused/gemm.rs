@@ -55,42 +55,6 @@ impl<'a> MatRef<'a> {
         }
     }
 
-    /// Number of rows.
-    pub(crate) fn n_rows(&self) -> usize {
-        self.rows
-    }
-
-    /// Number of columns.
-    pub(crate) fn n_cols(&self) -> usize {
-        self.cols
-    }
-
-    /// Element `(i, j)`.
-    pub(crate) fn at(&self, i: usize, j: usize) -> f32 {
-        assert!(
-            i < self.rows && j < self.cols,
-            "element ({i}, {j}) of a {}x{} view",
-            self.rows,
-            self.cols
-        );
-        self.data[self.offset + i * self.rs + j * self.cs]
-    }
-
-    /// Rows `start..start + n`.
-    pub(crate) fn rows(self, start: usize, n: usize) -> Self {
-        assert!(
-            start + n <= self.rows,
-            "rows {start}..{} of {}",
-            start + n,
-            self.rows
-        );
-        Self {
-            offset: self.offset + start * self.rs,
-            rows: n,
-            ..self
-        }
-    }
-
     fn in_bounds(&self) -> bool {
         self.rows == 0
             || self.cols == 0

@@ -1,9 +1,10 @@
 //! One layer and direction of RNN, LSTM or GRU over a whole sequence, forward and backward
 //! (BPTT), on host slices.
 //!
-//! Forward: one GEMM projects the inputs of every step (`X W_ih`, biases folded in); then per
-//! step one GEMM with `W_hh` and one vectorised pass of the gate arithmetic. It saves what the
-//! backward needs (activated gates, previous states) in a [`Saved`] workspace. Backward: per
+//! Forward: per step one product projects the step's input (`x_t W_ih`, computed right before
+//! use, so it is still in cache; biases folded in), one product with `W_hh`, and one
+//! vectorised pass of the gate arithmetic. It saves what the backward needs (activated gates,
+//! previous states) in a [`Saved`] workspace. Backward: per
 //! step (last to first) one vectorised pass of the gate derivatives and one GEMM for the
 //! gradient of the previous hidden state; then `dX`, `dW_ih` and `dW_hh` are one GEMM each over
 //! all steps, and the biases column sums.
@@ -12,10 +13,28 @@
 //! weights in the cells' internal layout (`W_ih: [d_input, G * H]`, `W_hh: [H, G * H]`, gate
 //! blocks in the cell's order: LSTM `i, f, o, g`; GRU `r, z, n`). With lengths, a step at or
 //! past a sequence's length keeps its state, outputs 0 and gets no gradient.
+//!
+//! The recurrence runs on a [team](super::team) when a step is large enough: each member owns
+//! a block of hidden units (a [`Split`]) for the whole sequence — its columns of `W_hh` packed
+//! once, its gates, its part of the state — and the members trade their parts of each step's
+//! state (backward: of its gate gradients) through an exchange, meeting at a barrier once a
+//! step (twice for GRU with the reset gate before the product). Every member sums each
+//! product in the same order as a single thread would, so a team's results are bit-identical
+//! to one thread's.
+
+use std::borrow::Cow;
+use std::ops::{Deref, Range};
 
 use super::gemm::{MatMut, MatRef, matmul, transposed};
-use super::packed::{PackedRhs, matmul_packed};
-use super::simd::{dispatch, sigmoid, sigmoid_in_place, tanh, tanh_in_place};
+use super::packed::{PackedRhs, Segment, matmul_segments};
+use super::pool;
+use super::simd::{dispatch, sigmoid_in_place, tanh_in_place};
+use super::team::{self, Exchange, Member};
+
+/// Hidden units are shared among the members of a team in blocks of this many.
+const UNIT: usize = 16;
+/// Multiply-adds of a step's hidden product per member below which a team stops growing.
+const MEMBER_MACS: usize = 1 << 17;
 
 /// The recurrence a kernel runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,28 +112,112 @@ pub struct Problem<'a> {
 /// The results of a forward pass.
 #[derive(Debug, Clone)]
 pub struct Forward {
-    /// Every output `h_t`, `[seq, batch, H]` (0 at padding).
-    pub output: Vec<f32>,
-    /// Final hidden state `[batch, H]`.
-    pub h_n: Vec<f32>,
-    /// Final cell state `[batch, H]` (LSTM; empty otherwise).
-    pub c_n: Vec<f32>,
+    /// `[seq + 2, batch, H]`: every output `h_t` (0 at padding), then the final hidden state,
+    /// then the final cell state (LSTM; zeros otherwise).
+    pub packed: Vec<f32>,
     /// What the backward pass needs, when asked for.
     pub saved: Option<Saved>,
 }
 
-/// The forward workspace the backward pass reads.
+/// The forward workspace the backward pass reads: each team member's part.
 #[derive(Debug, Clone)]
 pub struct Saved {
-    /// Activated gates of every step, `[seq, batch, G * H]`.
+    /// How the hidden units were shared (the backward shares them the same way).
+    split: Split,
+    /// Member `m`'s workspace for its units.
+    members: Vec<MemberSaved>,
+}
+
+/// One member's forward workspace, for its `w` hidden units (gate blocks of `w` columns).
+/// Its buffers go back to the [pool](super::pool) when it is dropped.
+#[derive(Debug, Clone, Default)]
+struct MemberSaved {
+    /// Activated gates of every step, `[seq, batch, G * w]`.
     gates: Vec<f32>,
-    /// The hidden state each step started from, `[seq, batch, H]`.
+    /// The hidden state each step started from, `[seq, batch, w]`.
     h_prev: Vec<f32>,
-    /// Per kind: LSTM the previous cell state; GRU (reset after) `h W_hn + b_hn`; GRU (reset
-    /// before) `r * h_prev`; `[seq, batch, H]` (empty for RNN).
+    /// Per kind: RNN the output; LSTM the previous cell state; GRU (reset after) `h W_hn +
+    /// b_hn`; GRU (reset before) `r * h_prev`; `[seq, batch, w]`.
     extra: Vec<f32>,
-    /// LSTM: `tanh(c_t)`, `[seq, batch, H]` (empty otherwise).
+    /// LSTM: `tanh(c_t)`, `[seq, batch, w]` (empty otherwise).
     tanh_c: Vec<f32>,
+}
+
+impl Drop for MemberSaved {
+    fn drop(&mut self) {
+        for buffer in [
+            &mut self.gates,
+            &mut self.h_prev,
+            &mut self.extra,
+            &mut self.tanh_c,
+        ] {
+            pool::give(std::mem::take(buffer));
+        }
+    }
+}
+
+/// How the hidden units are shared among the members of a team: member `m` owns units
+/// `bounds[m]..bounds[m + 1]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Split {
+    bounds: Vec<usize>,
+}
+
+impl Split {
+    /// As many members as the threads allow and the step's size is worth, each with a whole
+    /// number of [`UNIT`]s (but the last).
+    fn new(kind: CellKind, dims: Dims, threads: usize) -> Self {
+        let h = dims.d_hidden;
+        let macs = dims.batch * kind.n_gates() * h * h;
+        Self::even(h, (macs / MEMBER_MACS).clamp(1, threads.max(1)))
+    }
+
+    /// `h` units over at most `count` members, as evenly as whole [`UNIT`]s allow.
+    fn even(h: usize, count: usize) -> Self {
+        let blocks = h.div_ceil(UNIT);
+        let count = count.min(blocks).max(1);
+        let bounds = (0..=count)
+            .map(|m| (blocks * m / count * UNIT).min(h))
+            .collect();
+        Self { bounds }
+    }
+
+    /// Number of members.
+    fn count(&self) -> usize {
+        self.bounds.len() - 1
+    }
+
+    /// Member `m`'s first unit and number of units.
+    fn range(&self, m: usize) -> (usize, usize) {
+        (self.bounds[m], self.bounds[m + 1] - self.bounds[m])
+    }
+
+    /// All units.
+    fn total(&self) -> usize {
+        self.bounds[self.count()]
+    }
+}
+
+/// What one member's forward returns.
+struct MemberForward {
+    /// `[seq, batch, w]`.
+    output: Vec<f32>,
+    /// `[batch, w]` (LSTM; empty otherwise).
+    c_n: Vec<f32>,
+    /// The workspace (empty unless saved).
+    saved: MemberSaved,
+}
+
+/// What one member's backward returns.
+struct MemberGrads {
+    /// Input-side gate gradients `[seq, batch, G * w]`.
+    dxp: Vec<f32>,
+    /// Hidden-side gate gradients (GRU reset after; empty otherwise).
+    dhp: Vec<f32>,
+    /// `[batch, w]`.
+    dh0: Vec<f32>,
+    /// `[batch, w]` (LSTM; empty otherwise).
+    dc0: Vec<f32>,
 }
 
 /// Gradients of one layer and direction.
@@ -180,9 +283,133 @@ impl Problem<'_> {
         self.lengths.is_none_or(|l| t < l[b])
     }
 
+    /// Whether this is GRU with the reset gate applied before the hidden product.
+    fn reset_before(&self) -> bool {
+        self.kind == (CellKind::Gru { reset_after: false })
+    }
+
+    /// Member `m`'s columns of `W_hh` for the gate blocks `blocks`, packed:
+    /// `[H, blocks.len() * w]`, block-major.
+    fn pack_columns(&self, split: &Split, m: usize, blocks: Range<usize>) -> PackedRhs {
+        let h = self.dims.d_hidden;
+        let gh = self.kind.n_gates() * h;
+        let (u0, w) = split.range(m);
+        PackedRhs::from_fn(h, blocks.len() * w, |row, col| {
+            self.w_hh[row * gh + (blocks.start + col / w) * h + u0 + col % w]
+        })
+    }
+
+    /// Member `m`'s columns of `W_ih` (every gate block): `[d_input, G * w]`, block-major.
+    fn pack_input_columns(&self, split: &Split, m: usize) -> PackedRhs {
+        let Dims {
+            d_input,
+            d_hidden: h,
+            ..
+        } = self.dims;
+        let gh = self.kind.n_gates() * h;
+        let (u0, w) = split.range(m);
+        PackedRhs::from_fn(d_input, gh / h * w, |row, col| {
+            self.w_ih[row * gh + (col / w) * h + u0 + col % w]
+        })
+    }
+
+    /// `W_hh^T` for the backward of member `m`: the rows of gate blocks `blocks` (`[blocks.len()
+    /// * H, w]`) and the columns of `m`'s units.
+    fn pack_rows(&self, split: &Split, m: usize, blocks: Range<usize>) -> PackedRhs {
+        let h = self.dims.d_hidden;
+        let gh = self.kind.n_gates() * h;
+        let (u0, w) = split.range(m);
+        PackedRhs::from_fn(blocks.len() * h, w, |row, col| {
+            self.w_hh[(u0 + col) * gh + blocks.start * h + row]
+        })
+    }
+
     /// Runs the recurrence; with `save`, keeps the workspace for [`Problem::backward`].
     pub fn forward(&self, save: bool) -> Forward {
+        self.forward_split(save, Split::new(self.kind, self.dims, team::threads()))
+    }
+
+    /// [`Problem::forward`] on a team sharing the units as `split` says.
+    fn forward_split(&self, save: bool, split: Split) -> Forward {
         self.check();
+        let Dims {
+            seq,
+            batch,
+            d_hidden: h,
+            ..
+        } = self.dims;
+        let kind = self.kind;
+        let gh = kind.n_gates() * h;
+        let rows = seq * batch;
+
+        // Every bias that sits outside the recurrence joins the input projection; GRU (reset
+        // after) keeps b_hn inside it: r * (h W_hn + b_hn).
+        let folded = gh
+            - if kind == (CellKind::Gru { reset_after: true }) {
+                h
+            } else {
+                0
+            };
+        let bias = match (self.b_ih, self.b_hh) {
+            (Some(b_ih), Some(b_hh)) => {
+                let mut bias = b_ih.to_vec();
+                for (b, hh) in bias[..folded].iter_mut().zip(b_hh) {
+                    *b += hh;
+                }
+                bias
+            }
+            _ => vec![0.0; gh],
+        };
+        let b_hn: Vec<f32> = match self.b_hh {
+            Some(b) if folded < gh => b[folded..].to_vec(),
+            _ => vec![0.0; h],
+        };
+
+        let count = split.count();
+        let state_sizes: Vec<usize> = (0..count).map(|m| batch * split.range(m).1).collect();
+        let states = Exchange::new(&state_sizes);
+        for m in 0..count {
+            let (u0, w) = split.range(m);
+            states
+                .write(0, m)
+                .copy_from_slice(&columns(self.h0, h, u0, w));
+        }
+        let resets = self.reset_before().then(|| Exchange::new(&state_sizes));
+        let parts = team::run(count, |member| {
+            self.forward_member(member, &split, &bias, &b_hn, &states, resets.as_ref(), save)
+        });
+
+        let mut packed = pool::take((seq + 2) * batch * h);
+        let (output, finals) = packed.split_at_mut(rows * h);
+        let (h_n, c_n) = finals.split_at_mut(batch * h);
+        interleave_into(output, parts.iter().map(|p| &p.output[..]), &split, 1);
+        interleave_into(h_n, states.read(seq).iter().map(|p| &p[..]), &split, 1);
+        if kind.has_cell() {
+            interleave_into(c_n, parts.iter().map(|p| &p.c_n[..]), &split, 1);
+        } else {
+            c_n.fill(0.0);
+        }
+        let mut members = Vec::with_capacity(count);
+        for part in parts {
+            pool::give(part.output);
+            members.push(part.saved);
+        }
+        let saved = save.then(|| Saved { members, split });
+        Forward { packed, saved }
+    }
+
+    /// One member's forward: its units over the whole sequence.
+    #[allow(clippy::too_many_arguments)]
+    fn forward_member(
+        &self,
+        member: Member<'_>,
+        split: &Split,
+        bias: &[f32],
+        b_hn: &[f32],
+        states: &Exchange,
+        resets: Option<&Exchange>,
+        save: bool,
+    ) -> MemberForward {
         let Dims {
             seq,
             batch,
@@ -190,211 +417,233 @@ impl Problem<'_> {
             d_hidden: h,
         } = self.dims;
         let kind = self.kind;
-        let gh = kind.n_gates() * h;
+        let n_gates = kind.n_gates();
+        let m = member.index;
+        let (u0, w) = split.range(m);
+        let gw = n_gates * w;
         let rows = seq * batch;
+        let parallel = split.count() == 1;
 
-        // Input projection of every step, with every bias that sits outside the recurrence.
-        let mut xp = vec![0.0; rows * gh];
-        matmul(
-            MatMut::new(&mut xp, rows, gh),
-            MatRef::new(self.x, rows, d_input),
-            MatRef::new(self.w_ih, d_input, gh),
-            false,
-        );
-        // GRU (reset after) keeps b_hn inside the recurrence: r * (h W_hn + b_hn).
-        let folded = gh
-            - if kind == (CellKind::Gru { reset_after: true }) {
-                h
-            } else {
-                0
-            };
-        if let (Some(b_ih), Some(b_hh)) = (self.b_ih, self.b_hh) {
-            let mut bias = b_ih.to_vec();
-            for (b, hh) in bias[..folded].iter_mut().zip(b_hh) {
-                *b += hh;
-            }
-            dispatch(
-                #[inline(always)]
-                || {
-                    for row in xp.chunks_exact_mut(gh) {
-                        for (x, b) in row.iter_mut().zip(&bias) {
-                            *x += b;
-                        }
-                    }
-                },
-            );
-        }
-        let b_hn: Vec<f32> = match self.b_hh {
-            Some(b) if folded < gh => b[folded..].to_vec(),
-            _ => vec![0.0; h],
-        };
+        // This member's columns of W_ih and W_hh, packed once (GRU reset-before: W_hh's r, z
+        // blocks apart from its n block), and of the folded biases.
+        let w_input = self.pack_input_columns(split, m);
+        let hidden_blocks = if resets.is_some() { 2 } else { n_gates };
+        let w_hidden = self.pack_columns(split, m, 0..hidden_blocks);
+        let w_n = resets.map(|_| self.pack_columns(split, m, 2..3));
+        let bias: Vec<f32> = (0..gw).map(|c| bias[(c / w) * h + u0 + c % w]).collect();
+        let b_hn = &b_hn[u0..u0 + w];
+        // This step's input projection (without the biases).
+        let mut xs = vec![0.0; batch * gw];
 
-        let mut state_h = self.h0.to_vec();
-        let mut state_c = self.c0.to_vec();
-        let mut output = vec![0.0; rows * h];
-        let keep = |n: usize| if save { vec![0.0; n] } else { Vec::new() };
-        let mut gates = if save {
-            vec![0.0; rows * gh]
-        } else {
-            Vec::new()
-        };
-        let mut h_prev = keep(rows * h);
-        let mut extra = if matches!(kind, CellKind::Rnn { .. }) {
+        // Without `save` the workspace holds one step, overwritten by the next.
+        // Every element of these is written before it is read (padding is never read).
+        let kept_steps = if save { seq } else { 1 };
+        let mut gates = pool::take(kept_steps * batch * gw);
+        let mut extra = if matches!(kind, CellKind::Rnn { .. }) && !save {
             Vec::new()
         } else {
-            keep(rows * h)
+            pool::take(kept_steps * batch * w)
         };
         let mut tanh_c = if kind.has_cell() {
-            keep(rows * h)
+            pool::take(kept_steps * batch * w)
         } else {
             Vec::new()
         };
-        // Hidden projection of one step, and scratch rows.
-        let mut hp = vec![0.0; batch * gh];
-        let mut scratch_gates = vec![0.0; gh];
-        let mut scratch_h = vec![0.0; h];
-        let mut rh = vec![0.0; batch * h];
-        // W_hh packed once for every step (GRU reset-before: its r, z blocks and its n block).
-        let reset_before = kind == (CellKind::Gru { reset_after: false });
-        let hidden_cols = if reset_before { 2 * h } else { gh };
-        let w_hidden = PackedRhs::new(MatRef::new(self.w_hh, h, gh).cols(0, hidden_cols));
-        let w_n =
-            reset_before.then(|| PackedRhs::new(MatRef::new(self.w_hh, h, gh).cols(2 * h, h)));
+        let mut h_prev = if save {
+            pool::take(rows * w)
+        } else {
+            Vec::new()
+        };
+        let mut c = if kind.has_cell() {
+            columns(self.c0, h, u0, w)
+        } else {
+            Vec::new()
+        };
+        let mut output = pool::take(rows * w);
+        let mut hp = vec![0.0; batch * hidden_blocks * w];
+        let mut hp_n = vec![0.0; if resets.is_some() { batch * w } else { 0 }];
 
         for s in 0..seq {
             let t = self.step(s);
-            let at = |b: usize| (t * batch + b) * h;
-            if save {
-                h_prev[t * batch * h..(t + 1) * batch * h].copy_from_slice(&state_h);
+            let kept = if save { t } else { 0 };
+            let g_step = &mut gates[kept * batch * gw..][..batch * gw];
+            let extra_step = if extra.is_empty() {
+                &mut [][..]
+            } else {
+                &mut extra[kept * batch * w..][..batch * w]
+            };
+            let tc_step = if tanh_c.is_empty() {
+                &mut [][..]
+            } else {
+                &mut tanh_c[kept * batch * w..][..batch * w]
+            };
+            let out_step = &mut output[t * batch * w..][..batch * w];
+            let x_t = Segment {
+                data: &self.x[t * batch * d_input..][..batch * d_input],
+                stride: d_input,
+                offset: 0,
+                width: d_input,
+            };
+            matmul_segments(&mut xs, gw, &[x_t], batch, &w_input, parallel);
+            {
+                let prev = states.read(s);
+                let segments = segments(&prev, split, 1);
+                matmul_segments(
+                    &mut hp,
+                    hidden_blocks * w,
+                    &segments,
+                    batch,
+                    &w_hidden,
+                    parallel,
+                );
+                let own = &prev[m][..];
+                if save {
+                    h_prev[t * batch * w..][..batch * w].copy_from_slice(own);
+                }
+                if let Some(resets) = resets {
+                    // First phase: r and z, and r * h for the candidate's product.
+                    let mut rh = resets.write(s, m);
+                    dispatch(
+                        #[inline(always)]
+                        || {
+                            for b in 0..batch {
+                                let rh_b = &mut rh[b * w..][..w];
+                                if !self.active(t, b) {
+                                    rh_b.fill(0.0);
+                                    continue;
+                                }
+                                let xs_row = &xs[b * gw..][..gw];
+                                let hp_row = &hp[b * 2 * w..][..2 * w];
+                                let g = &mut g_step[b * gw..][..gw];
+                                for j in 0..2 * w {
+                                    g[j] = xs_row[j] + bias[j] + hp_row[j];
+                                }
+                                sigmoid_in_place(&mut g[..2 * w]);
+                                let own_b = &own[b * w..][..w];
+                                for j in 0..w {
+                                    rh_b[j] = g[j] * own_b[j];
+                                }
+                            }
+                        },
+                    );
+                } else {
+                    let mut next = states.write(s + 1, m);
+                    dispatch(
+                        #[inline(always)]
+                        || {
+                            for b in 0..batch {
+                                let own_b = &own[b * w..][..w];
+                                let next_b = &mut next[b * w..][..w];
+                                let out = &mut out_step[b * w..][..w];
+                                if !self.active(t, b) {
+                                    next_b.copy_from_slice(own_b);
+                                    out.fill(0.0);
+                                    continue;
+                                }
+                                let xs_row = &xs[b * gw..][..gw];
+                                let hp_row = &hp[b * gw..][..gw];
+                                let g = &mut g_step[b * gw..][..gw];
+                                for j in 0..gw {
+                                    g[j] = xs_row[j] + bias[j] + hp_row[j];
+                                }
+                                match kind {
+                                    CellKind::Rnn { relu } => {
+                                        if relu {
+                                            for v in g.iter_mut() {
+                                                *v = v.max(0.0);
+                                            }
+                                        } else {
+                                            tanh_in_place(g);
+                                        }
+                                        next_b.copy_from_slice(g);
+                                        out.copy_from_slice(g);
+                                        if save {
+                                            extra_step[b * w..][..w].copy_from_slice(g);
+                                        }
+                                    }
+                                    CellKind::Lstm => {
+                                        sigmoid_in_place(&mut g[..3 * w]);
+                                        tanh_in_place(&mut g[3 * w..]);
+                                        let cb = &mut c[b * w..][..w];
+                                        extra_step[b * w..][..w].copy_from_slice(cb);
+                                        let tc = &mut tc_step[b * w..][..w];
+                                        for j in 0..w {
+                                            cb[j] = g[w + j] * cb[j] + g[j] * g[3 * w + j];
+                                            tc[j] = cb[j];
+                                        }
+                                        tanh_in_place(tc);
+                                        for j in 0..w {
+                                            let v = g[2 * w + j] * tc[j];
+                                            next_b[j] = v;
+                                            out[j] = v;
+                                        }
+                                    }
+                                    CellKind::Gru { .. } => {
+                                        // Reset after: r * (h W_hn + b_hn) replaces the n block.
+                                        sigmoid_in_place(&mut g[..2 * w]);
+                                        let hn = &mut extra_step[b * w..][..w];
+                                        for j in 0..w {
+                                            hn[j] = hp_row[2 * w + j] + b_hn[j];
+                                            g[2 * w + j] =
+                                                xs_row[2 * w + j] + bias[2 * w + j] + g[j] * hn[j];
+                                        }
+                                        tanh_in_place(&mut g[2 * w..]);
+                                        gru_update(g, own_b, next_b, out);
+                                    }
+                                }
+                            }
+                        },
+                    );
+                }
             }
-            matmul_packed(&mut hp, gh, &state_h, batch, &w_hidden);
-            dispatch(
-                #[inline(always)]
-                || {
-                    for b in 0..batch {
-                        if !self.active(t, b) {
-                            continue;
-                        }
-                        let xp_row = &xp[(t * batch + b) * gh..][..gh];
-                        let hp_row = &hp[b * gh..][..gh];
-                        let g: &mut [f32] = if save {
-                            &mut gates[(t * batch + b) * gh..][..gh]
-                        } else {
-                            &mut scratch_gates
-                        };
-                        let hb = &mut state_h[b * h..][..h];
-                        let out = &mut output[at(b)..][..h];
-                        match kind {
-                            CellKind::Rnn { relu } => {
-                                for j in 0..h {
-                                    let a = xp_row[j] + hp_row[j];
-                                    let v = if relu { a.max(0.0) } else { tanh(a) };
-                                    hb[j] = v;
-                                    out[j] = v;
-                                }
-                            }
-                            CellKind::Lstm => {
-                                for ((g, x), p) in g.iter_mut().zip(xp_row).zip(hp_row) {
-                                    *g = x + p;
-                                }
-                                sigmoid_in_place(&mut g[..3 * h]);
-                                tanh_in_place(&mut g[3 * h..]);
-                                let cb = &mut state_c[b * h..][..h];
-                                if save {
-                                    extra[at(b)..][..h].copy_from_slice(cb);
-                                }
-                                let tc: &mut [f32] = if save {
-                                    &mut tanh_c[at(b)..][..h]
-                                } else {
-                                    &mut scratch_h
-                                };
-                                for j in 0..h {
-                                    cb[j] = g[h + j] * cb[j] + g[j] * g[3 * h + j];
-                                    tc[j] = cb[j];
-                                }
-                                tanh_in_place(tc);
-                                for j in 0..h {
-                                    let v = g[2 * h + j] * tc[j];
-                                    hb[j] = v;
-                                    out[j] = v;
-                                }
-                            }
-                            CellKind::Gru { reset_after: true } => {
-                                for j in 0..2 * h {
-                                    g[j] = xp_row[j] + hp_row[j];
-                                }
-                                sigmoid_in_place(&mut g[..2 * h]);
-                                let hn: &mut [f32] = if save {
-                                    &mut extra[at(b)..][..h]
-                                } else {
-                                    &mut scratch_h
-                                };
-                                for j in 0..h {
-                                    hn[j] = hp_row[2 * h + j] + b_hn[j];
-                                    g[2 * h + j] = xp_row[2 * h + j] + g[j] * hn[j];
-                                }
-                                tanh_in_place(&mut g[2 * h..]);
-                                gru_update(g, hb, out);
-                            }
-                            CellKind::Gru { reset_after: false } => {
-                                // First phase: r and z; the candidate needs (r * h) W_hn first.
-                                for j in 0..2 * h {
-                                    g[j] = xp_row[j] + hp_row[j];
-                                }
-                                sigmoid_in_place(&mut g[..2 * h]);
-                                for j in 0..h {
-                                    rh[b * h + j] = g[j] * hb[j];
-                                }
-                            }
-                        }
-                    }
-                },
-            );
-            if let Some(w_n) = &w_n {
-                // Padded rows of rh are stale but only feed their own (discarded) row.
-                matmul_packed(&mut hp[2 * h..], gh, &rh, batch, w_n);
+            if let (Some(resets), Some(w_n)) = (resets, &w_n) {
+                member.wait();
+                let rh = resets.read(s);
+                let segments = segments(&rh, split, 1);
+                matmul_segments(&mut hp_n, w, &segments, batch, w_n, parallel);
+                let prev = states.read(s);
+                let own = &prev[m][..];
+                let own_rh = &rh[m][..];
+                let mut next = states.write(s + 1, m);
                 dispatch(
                     #[inline(always)]
                     || {
                         for b in 0..batch {
+                            let own_b = &own[b * w..][..w];
+                            let next_b = &mut next[b * w..][..w];
                             if !self.active(t, b) {
+                                next_b.copy_from_slice(own_b);
+                                out_step[b * w..][..w].fill(0.0);
                                 continue;
                             }
-                            let xp_row = &xp[(t * batch + b) * gh..][..gh];
-                            let hp_row = &hp[b * gh..][..gh];
-                            let g: &mut [f32] = if save {
-                                &mut gates[(t * batch + b) * gh..][..gh]
-                            } else {
-                                // The first phase left r and z of this row in the scratch only
-                                // when nothing is saved: recompute them.
-                                for j in 0..2 * h {
-                                    scratch_gates[j] = sigmoid(xp_row[j] + hp_row[j]);
-                                }
-                                &mut scratch_gates
-                            };
-                            if save {
-                                extra[at(b)..][..h].copy_from_slice(&rh[b * h..][..h]);
+                            let xs_row = &xs[b * gw..][..gw];
+                            let g = &mut g_step[b * gw..][..gw];
+                            for j in 0..w {
+                                g[2 * w + j] =
+                                    xs_row[2 * w + j] + bias[2 * w + j] + hp_n[b * w + j];
                             }
-                            for j in 0..h {
-                                g[2 * h + j] = xp_row[2 * h + j] + hp_row[2 * h + j];
-                            }
-                            tanh_in_place(&mut g[2 * h..]);
-                            gru_update(g, &mut state_h[b * h..][..h], &mut output[at(b)..][..h]);
+                            tanh_in_place(&mut g[2 * w..]);
+                            extra_step[b * w..][..w].copy_from_slice(&own_rh[b * w..][..w]);
+                            gru_update(g, own_b, next_b, &mut out_step[b * w..][..w]);
                         }
                     },
                 );
             }
+            member.wait();
         }
-        let saved = save.then_some(Saved {
-            gates,
-            h_prev,
-            extra,
-            tanh_c,
-        });
-        Forward {
+        let saved = if save {
+            MemberSaved {
+                gates,
+                h_prev,
+                extra,
+                tanh_c,
+            }
+        } else {
+            MemberSaved::default()
+        };
+        MemberForward {
             output,
-            h_n: state_h,
-            c_n: state_c,
+            c_n: c,
             saved,
         }
     }
@@ -425,156 +674,40 @@ impl Problem<'_> {
             if kind.has_cell() { batch * h } else { 0 },
             "dc_n"
         );
+        let split = &saved.split;
+        let count = split.count();
+        let reset_before = self.reset_before();
+        // What the members trade each step: the hidden-side gate gradients (GRU reset-before:
+        // first the candidate's, then r's and z's).
+        let traded = |blocks: usize| -> Vec<usize> {
+            (0..count)
+                .map(|m| batch * blocks * split.range(m).1)
+                .collect()
+        };
+        let first = Exchange::new(&traded(if reset_before { 1 } else { kind.n_gates() }));
+        let second = reset_before.then(|| Exchange::new(&traded(2)));
+        let parts = team::run(count, |member| {
+            self.backward_member(
+                member,
+                split,
+                &saved.members[member.index],
+                (dy, dh_n, dc_n),
+                &first,
+                second.as_ref(),
+            )
+        });
 
         // Gradients of the pre-activations on the input side; on the hidden side they differ
         // only for GRU (reset after), whose candidate sees r * (h W_hn + b_hn).
-        let mut dxp = vec![0.0; rows * gh];
+        let n_gates = kind.n_gates();
+        let dxp = interleave(parts.iter().map(|p| &p.dxp[..]), split, rows, n_gates);
         let separate_hidden = kind == (CellKind::Gru { reset_after: true });
-        let mut dhp = if separate_hidden {
-            vec![0.0; rows * gh]
+        let dhp = if separate_hidden {
+            interleave(parts.iter().map(|p| &p.dhp[..]), split, rows, n_gates)
         } else {
-            Vec::new()
+            Cow::Borrowed(&dxp[..])
         };
-        // W_hh^T packed once (`[G * H, H]`; block k of its rows is gate block k); GRU
-        // reset-before uses its r, z rows and its n rows apart.
-        let w_hh_t = MatRef::new(self.w_hh, h, gh).t();
-        let (w_back, w_n_t) = if kind == (CellKind::Gru { reset_after: false }) {
-            (
-                PackedRhs::new(w_hh_t.rows(0, 2 * h)),
-                Some(PackedRhs::new(w_hh_t.rows(2 * h, h))),
-            )
-        } else {
-            (PackedRhs::new(w_hh_t), None)
-        };
-        let mut block = Vec::with_capacity(batch * 2 * h);
-        let mut dh = dh_n.to_vec();
-        let mut dc = dc_n.to_vec();
-        let mut direct = vec![0.0; batch * h];
-        let mut through = vec![0.0; batch * h];
-        let mut drh = vec![0.0; batch * h];
-
-        for s in (0..seq).rev() {
-            let t = self.step(s);
-            let at = |b: usize| (t * batch + b) * h;
-            dispatch(
-                #[inline(always)]
-                || {
-                    for b in 0..batch {
-                        if !self.active(t, b) {
-                            continue;
-                        }
-                        let g = &saved.gates[(t * batch + b) * gh..][..gh];
-                        let d = &mut dxp[(t * batch + b) * gh..][..gh];
-                        let dh_b = &dh[b * h..][..h];
-                        let dy_b = &dy[at(b)..][..h];
-                        let direct_b = &mut direct[b * h..][..h];
-                        match kind {
-                            CellKind::Rnn { relu } => {
-                                let y = &forward.output[at(b)..][..h];
-                                for j in 0..h {
-                                    let dht = dh_b[j] + dy_b[j];
-                                    let slope = if relu {
-                                        if y[j] > 0.0 { 1.0 } else { 0.0 }
-                                    } else {
-                                        1.0 - y[j] * y[j]
-                                    };
-                                    d[j] = dht * slope;
-                                    direct_b[j] = 0.0;
-                                }
-                            }
-                            CellKind::Lstm => {
-                                let c_prev = &saved.extra[at(b)..][..h];
-                                let tc = &saved.tanh_c[at(b)..][..h];
-                                let dc_b = &mut dc[b * h..][..h];
-                                for j in 0..h {
-                                    let (i, f, o, gg) =
-                                        (g[j], g[h + j], g[2 * h + j], g[3 * h + j]);
-                                    let dht = dh_b[j] + dy_b[j];
-                                    let dct = dc_b[j] + dht * o * (1.0 - tc[j] * tc[j]);
-                                    d[j] = dct * gg * i * (1.0 - i);
-                                    d[h + j] = dct * c_prev[j] * f * (1.0 - f);
-                                    d[2 * h + j] = dht * tc[j] * o * (1.0 - o);
-                                    d[3 * h + j] = dct * i * (1.0 - gg * gg);
-                                    dc_b[j] = dct * f;
-                                    direct_b[j] = 0.0;
-                                }
-                            }
-                            CellKind::Gru { reset_after } => {
-                                let hp = &saved.h_prev[at(b)..][..h];
-                                for j in 0..h {
-                                    let (z, n) = (g[h + j], g[2 * h + j]);
-                                    let dht = dh_b[j] + dy_b[j];
-                                    let dan = dht * (1.0 - z) * (1.0 - n * n);
-                                    d[h + j] = dht * (hp[j] - n) * z * (1.0 - z);
-                                    d[2 * h + j] = dan;
-                                    direct_b[j] = dht * z;
-                                }
-                                if reset_after {
-                                    let hn = &saved.extra[at(b)..][..h];
-                                    let dhp_row = &mut dhp[(t * batch + b) * gh..][..gh];
-                                    for j in 0..h {
-                                        let r = g[j];
-                                        let dan = d[2 * h + j];
-                                        d[j] = dan * hn[j] * r * (1.0 - r);
-                                        dhp_row[j] = d[j];
-                                        dhp_row[h + j] = d[h + j];
-                                        dhp_row[2 * h + j] = dan * r;
-                                    }
-                                }
-                            }
-                        }
-                    }
-                },
-            );
-            let step_rows = (t * batch) * gh;
-            // Columns `start..start + width` of this step's rows of `v`, contiguous.
-            let columns = |v: &[f32], start: usize, width: usize, out: &mut Vec<f32>| {
-                out.clear();
-                for row in v[step_rows..step_rows + batch * gh].chunks_exact(gh) {
-                    out.extend_from_slice(&row[start..start + width]);
-                }
-            };
-            match &w_n_t {
-                Some(w_n_t) => {
-                    // d(r * h_prev) = dn_pre W_hn^T, then r's gradient, then the r, z blocks.
-                    columns(&dxp, 2 * h, h, &mut block);
-                    matmul_packed(&mut drh, h, &block, batch, w_n_t);
-                    dispatch(
-                        #[inline(always)]
-                        || {
-                            for b in 0..batch {
-                                if !self.active(t, b) {
-                                    continue;
-                                }
-                                let g = &saved.gates[(t * batch + b) * gh..][..gh];
-                                let hp = &saved.h_prev[at(b)..][..h];
-                                let d = &mut dxp[(t * batch + b) * gh..][..gh];
-                                for j in 0..h {
-                                    let r = g[j];
-                                    let x = drh[b * h + j];
-                                    d[j] = x * hp[j] * r * (1.0 - r);
-                                    direct[b * h + j] += x * r;
-                                }
-                            }
-                        },
-                    );
-                    columns(&dxp, 0, 2 * h, &mut block);
-                    matmul_packed(&mut through, h, &block, batch, &w_back);
-                }
-                None => {
-                    let source = if separate_hidden { &dhp } else { &dxp };
-                    let rows = &source[step_rows..step_rows + batch * gh];
-                    matmul_packed(&mut through, h, rows, batch, &w_back);
-                }
-            }
-            for b in 0..batch {
-                if self.active(t, b) {
-                    for j in b * h..(b + 1) * h {
-                        dh[j] = through[j] + direct[j];
-                    }
-                }
-            }
-        }
+        let h_prev = interleave(saved.members.iter().map(|p| &p.h_prev[..]), split, rows, 1);
 
         let mut dx = vec![0.0; rows * d_input];
         matmul(
@@ -591,25 +724,26 @@ impl Problem<'_> {
             false,
         );
         let mut dw_hh = vec![0.0; h * gh];
-        let hidden = if separate_hidden { &dhp } else { &dxp };
-        if kind == (CellKind::Gru { reset_after: false }) {
+        if reset_before {
+            let rh = interleave(saved.members.iter().map(|p| &p.extra[..]), split, rows, 1);
             matmul(
                 MatMut::new(&mut dw_hh, h, gh).cols(0, 2 * h),
-                MatRef::new(&saved.h_prev, rows, h).t(),
-                MatRef::new(hidden, rows, gh).cols(0, 2 * h),
+                MatRef::new(&h_prev, rows, h).t(),
+                MatRef::new(&dhp, rows, gh).cols(0, 2 * h),
                 false,
             );
             matmul(
                 MatMut::new(&mut dw_hh, h, gh).cols(2 * h, h),
-                MatRef::new(&saved.extra, rows, h).t(),
-                MatRef::new(hidden, rows, gh).cols(2 * h, h),
+                MatRef::new(&rh, rows, h).t(),
+                MatRef::new(&dhp, rows, gh).cols(2 * h, h),
                 false,
             );
+            recycle(rh);
         } else {
             matmul(
                 MatMut::new(&mut dw_hh, h, gh),
-                MatRef::new(&saved.h_prev, rows, h).t(),
-                MatRef::new(hidden, rows, gh),
+                MatRef::new(&h_prev, rows, h).t(),
+                MatRef::new(&dhp, rows, gh),
                 false,
             );
         }
@@ -624,12 +758,229 @@ impl Problem<'_> {
         } else {
             (None, None)
         };
+        let dh0 = interleave(parts.iter().map(|p| &p.dh0[..]), split, batch, 1).into_owned();
+        let dc0 = if kind.has_cell() {
+            interleave(parts.iter().map(|p| &p.dc0[..]), split, batch, 1).into_owned()
+        } else {
+            Vec::new()
+        };
+        recycle(h_prev);
+        recycle(dhp);
+        recycle(dxp);
+        for part in parts {
+            pool::give(part.dxp);
+            pool::give(part.dhp);
+        }
         Grads {
             dx,
             dw_ih,
             dw_hh,
             db_ih,
             db_hh,
+            dh0,
+            dc0,
+        }
+    }
+
+    /// One member's backward: the gate gradients of its units over the whole sequence, last
+    /// step first, and the gradient of its part of the initial state.
+    #[allow(clippy::too_many_arguments)]
+    fn backward_member(
+        &self,
+        member: Member<'_>,
+        split: &Split,
+        saved: &MemberSaved,
+        (dy, dh_n, dc_n): (&[f32], &[f32], &[f32]),
+        first: &Exchange,
+        second: Option<&Exchange>,
+    ) -> MemberGrads {
+        let Dims {
+            seq,
+            batch,
+            d_hidden: h,
+            ..
+        } = self.dims;
+        let kind = self.kind;
+        let n_gates = kind.n_gates();
+        let m = member.index;
+        let (u0, w) = split.range(m);
+        let gw = n_gates * w;
+        let rows = seq * batch;
+        let parallel = split.count() == 1;
+        let reset_after = kind == (CellKind::Gru { reset_after: true });
+
+        // W_hh^T's rows for what the members trade, and this member's columns.
+        let (w_back, w_n_back) = if second.is_some() {
+            (
+                self.pack_rows(split, m, 0..2),
+                Some(self.pack_rows(split, m, 2..3)),
+            )
+        } else {
+            (self.pack_rows(split, m, 0..n_gates), None)
+        };
+        let traded = if second.is_some() { w } else { gw };
+
+        let mut dh = columns(dh_n, h, u0, w);
+        let mut dc = if kind.has_cell() {
+            columns(dc_n, h, u0, w)
+        } else {
+            Vec::new()
+        };
+        // Written for every row: padding's gradients are zeros.
+        let mut dxp = pool::take(rows * gw);
+        let mut dhp = if reset_after {
+            pool::take(rows * gw)
+        } else {
+            Vec::new()
+        };
+        let mut direct = vec![0.0; batch * w];
+        let mut through = vec![0.0; batch * w];
+        let mut drh = vec![0.0; if second.is_some() { batch * w } else { 0 }];
+
+        for (i, s) in (0..seq).rev().enumerate() {
+            let t = self.step(s);
+            {
+                let mut shared = first.write(i, m);
+                dispatch(
+                    #[inline(always)]
+                    || {
+                        for b in 0..batch {
+                            let row = t * batch + b;
+                            let shared_b = &mut shared[b * traded..][..traded];
+                            let d = &mut dxp[row * gw..][..gw];
+                            if !self.active(t, b) {
+                                shared_b.fill(0.0);
+                                d.fill(0.0);
+                                if reset_after {
+                                    dhp[row * gw..][..gw].fill(0.0);
+                                }
+                                continue;
+                            }
+                            let g = &saved.gates[row * gw..][..gw];
+                            let dh_b = &dh[b * w..][..w];
+                            let dy_b = &dy[row * h + u0..][..w];
+                            let direct_b = &mut direct[b * w..][..w];
+                            match kind {
+                                CellKind::Rnn { relu } => {
+                                    let y = &saved.extra[row * w..][..w];
+                                    for j in 0..w {
+                                        let dht = dh_b[j] + dy_b[j];
+                                        let slope = if relu {
+                                            if y[j] > 0.0 { 1.0 } else { 0.0 }
+                                        } else {
+                                            1.0 - y[j] * y[j]
+                                        };
+                                        d[j] = dht * slope;
+                                        direct_b[j] = 0.0;
+                                    }
+                                    shared_b.copy_from_slice(d);
+                                }
+                                CellKind::Lstm => {
+                                    let c_prev = &saved.extra[row * w..][..w];
+                                    let tc = &saved.tanh_c[row * w..][..w];
+                                    let dc_b = &mut dc[b * w..][..w];
+                                    for j in 0..w {
+                                        let (i, f, o, gg) =
+                                            (g[j], g[w + j], g[2 * w + j], g[3 * w + j]);
+                                        let dht = dh_b[j] + dy_b[j];
+                                        let dct = dc_b[j] + dht * o * (1.0 - tc[j] * tc[j]);
+                                        d[j] = dct * gg * i * (1.0 - i);
+                                        d[w + j] = dct * c_prev[j] * f * (1.0 - f);
+                                        d[2 * w + j] = dht * tc[j] * o * (1.0 - o);
+                                        d[3 * w + j] = dct * i * (1.0 - gg * gg);
+                                        dc_b[j] = dct * f;
+                                        direct_b[j] = 0.0;
+                                    }
+                                    shared_b.copy_from_slice(d);
+                                }
+                                CellKind::Gru { reset_after } => {
+                                    let hp = &saved.h_prev[row * w..][..w];
+                                    for j in 0..w {
+                                        let (z, n) = (g[w + j], g[2 * w + j]);
+                                        let dht = dh_b[j] + dy_b[j];
+                                        let dan = dht * (1.0 - z) * (1.0 - n * n);
+                                        d[w + j] = dht * (hp[j] - n) * z * (1.0 - z);
+                                        d[2 * w + j] = dan;
+                                        direct_b[j] = dht * z;
+                                    }
+                                    if reset_after {
+                                        let hn = &saved.extra[row * w..][..w];
+                                        let dhp_row = &mut dhp[row * gw..][..gw];
+                                        for j in 0..w {
+                                            let r = g[j];
+                                            let dan = d[2 * w + j];
+                                            d[j] = dan * hn[j] * r * (1.0 - r);
+                                            dhp_row[j] = d[j];
+                                            dhp_row[w + j] = d[w + j];
+                                            dhp_row[2 * w + j] = dan * r;
+                                        }
+                                        shared_b.copy_from_slice(dhp_row);
+                                    } else {
+                                        shared_b.copy_from_slice(&d[2 * w..]);
+                                    }
+                                }
+                            }
+                        }
+                    },
+                );
+            }
+            member.wait();
+            match (second, &w_n_back) {
+                (Some(second), Some(w_n_back)) => {
+                    // d(r * h_prev) = dn_pre W_hn^T, then r's gradient, then the r, z blocks.
+                    {
+                        let parts = first.read(i);
+                        let segments = segments(&parts, split, 1);
+                        matmul_segments(&mut drh, w, &segments, batch, w_n_back, parallel);
+                    }
+                    {
+                        let mut shared = second.write(i, m);
+                        dispatch(
+                            #[inline(always)]
+                            || {
+                                for b in 0..batch {
+                                    let row = t * batch + b;
+                                    let shared_b = &mut shared[b * 2 * w..][..2 * w];
+                                    if !self.active(t, b) {
+                                        shared_b.fill(0.0);
+                                        continue;
+                                    }
+                                    let g = &saved.gates[row * gw..][..gw];
+                                    let hp = &saved.h_prev[row * w..][..w];
+                                    let d = &mut dxp[row * gw..][..gw];
+                                    for j in 0..w {
+                                        let r = g[j];
+                                        let x = drh[b * w + j];
+                                        d[j] = x * hp[j] * r * (1.0 - r);
+                                        direct[b * w + j] += x * r;
+                                    }
+                                    shared_b.copy_from_slice(&d[..2 * w]);
+                                }
+                            },
+                        );
+                    }
+                    member.wait();
+                    let parts = second.read(i);
+                    let segments = segments(&parts, split, 2);
+                    matmul_segments(&mut through, w, &segments, batch, &w_back, parallel);
+                }
+                _ => {
+                    let parts = first.read(i);
+                    let segments = segments(&parts, split, n_gates);
+                    matmul_segments(&mut through, w, &segments, batch, &w_back, parallel);
+                }
+            }
+            for b in 0..batch {
+                if self.active(t, b) {
+                    for j in b * w..(b + 1) * w {
+                        dh[j] = through[j] + direct[j];
+                    }
+                }
+            }
+        }
+        MemberGrads {
+            dxp,
+            dhp,
             dh0: dh,
             dc0: dc,
         }
@@ -637,15 +988,99 @@ impl Problem<'_> {
 }
 
 /// The GRU state update of one row, `h' = n + z * (h - n)`, from its activated gates `g`
-/// (`r, z, n`): written to the state `h` and the step's output `out`.
+/// (`r, z, n` blocks of `h.len()`): written to the new state and the step's output.
 #[inline(always)]
-fn gru_update(g: &[f32], h: &mut [f32], out: &mut [f32]) {
+fn gru_update(g: &[f32], h: &[f32], next: &mut [f32], out: &mut [f32]) {
     let d = h.len();
     for j in 0..d {
         let n = g[2 * d + j];
         let v = n + g[d + j] * (h[j] - n);
-        h[j] = v;
+        next[j] = v;
         out[j] = v;
+    }
+}
+
+/// The members' parts of a traded value (member `u`: `[batch, blocks * w_u]`, block-major) as
+/// the column blocks of one `[batch, blocks * H]` left operand in its natural column order
+/// (block by block, then unit by unit), so that products sum in the order one thread would.
+fn segments<'a, P: Deref<Target = Vec<f32>>>(
+    parts: &'a [P],
+    split: &Split,
+    blocks: usize,
+) -> Vec<Segment<'a>> {
+    let mut segments = Vec::with_capacity(blocks * parts.len());
+    for k in 0..blocks {
+        for (u, part) in parts.iter().enumerate() {
+            let width = split.range(u).1;
+            segments.push(Segment {
+                data: &part[..],
+                stride: blocks * width,
+                offset: k * width,
+                width,
+            });
+        }
+    }
+    segments
+}
+
+/// Columns `start..start + width` of a row-major matrix with `cols` columns, contiguous.
+fn columns(m: &[f32], cols: usize, start: usize, width: usize) -> Vec<f32> {
+    if cols == 0 {
+        return Vec::new();
+    }
+    m.chunks_exact(cols)
+        .flat_map(|row| &row[start..start + width])
+        .copied()
+        .collect()
+}
+
+/// The members' parts (member `m`: `[rows, blocks * w_m]`, block-major) joined into one
+/// `[rows, blocks * H]` matrix, gate block `k` of member `m` at columns `k * H + start_m`.
+/// A team of one already has that layout and is borrowed.
+fn interleave<'a>(
+    parts: impl Iterator<Item = &'a [f32]>,
+    split: &Split,
+    rows: usize,
+    blocks: usize,
+) -> Cow<'a, [f32]> {
+    let parts: Vec<&[f32]> = parts.collect();
+    if parts.len() == 1 {
+        return Cow::Borrowed(parts[0]);
+    }
+    let mut joined = pool::take(rows * blocks * split.total());
+    interleave_into(&mut joined, parts.into_iter(), split, blocks);
+    Cow::Owned(joined)
+}
+
+/// [`interleave`] into `dst` (`[rows, blocks * H]`), which it overwrites.
+fn interleave_into<'a>(
+    dst: &mut [f32],
+    parts: impl Iterator<Item = &'a [f32]>,
+    split: &Split,
+    blocks: usize,
+) {
+    let h = split.total();
+    let cols = blocks * h;
+    if cols == 0 {
+        return;
+    }
+    for (m, part) in parts.enumerate() {
+        let (start, width) = split.range(m);
+        for (row, src) in dst
+            .chunks_exact_mut(cols)
+            .zip(part.chunks_exact(blocks * width))
+        {
+            for k in 0..blocks {
+                row[k * h + start..][..width].copy_from_slice(&src[k * width..][..width]);
+            }
+        }
+    }
+}
+
+/// Gives a joined buffer back to the pool (a borrowed one belongs to someone else).
+fn recycle(buffer: Cow<'_, [f32]>) {
+    if let Cow::Owned(buffer) = buffer {
+        pool::give(buffer);
     }
 }
 
@@ -663,4 +1098,145 @@ fn column_sums(m: &[f32], cols: usize) -> Vec<f32> {
         },
     );
     sums
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic pseudo-random sequence in `[-1, 1)`.
+    fn noise(n: usize, seed: u64) -> Vec<f32> {
+        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+            })
+            .collect()
+    }
+
+    /// Forward and backward of one problem on teams of 1 to 4 members: every result must be
+    /// bit-identical to the single thread's.
+    fn teams_agree(kind: CellKind, dims: Dims, lengths: Option<&[usize]>, reverse: bool) {
+        let Dims {
+            seq,
+            batch,
+            d_input,
+            d_hidden: h,
+        } = dims;
+        let gh = kind.n_gates() * h;
+        let x = noise(seq * batch * d_input, 1);
+        let w_ih = noise(d_input * gh, 2);
+        let w_hh = noise(h * gh, 3);
+        let b_ih = noise(gh, 4);
+        let b_hh = noise(gh, 5);
+        let h0 = noise(batch * h, 6);
+        let c0 = if kind.has_cell() {
+            noise(batch * h, 7)
+        } else {
+            Vec::new()
+        };
+        let dy = noise(seq * batch * h, 8);
+        let dh_n = noise(batch * h, 9);
+        let dc_n = if kind.has_cell() {
+            noise(batch * h, 10)
+        } else {
+            Vec::new()
+        };
+        let problem = Problem {
+            kind,
+            dims,
+            x: &x,
+            w_ih: &w_ih,
+            w_hh: &w_hh,
+            b_ih: Some(&b_ih),
+            b_hh: Some(&b_hh),
+            h0: &h0,
+            c0: &c0,
+            lengths,
+            reverse,
+        };
+        let alone = problem.forward_split(true, Split::even(h, 1));
+        let alone_grads = problem.backward(&alone, &dy, &dh_n, &dc_n);
+        for count in 2..=4 {
+            let split = Split::even(h, count);
+            assert!(split.count() > 1, "{kind:?} with {h} units splits");
+            let team = problem.forward_split(true, split);
+            let what = format!("{kind:?}, {count} members");
+            assert_eq!(team.packed, alone.packed, "outputs and final state, {what}");
+            let grads = problem.backward(&team, &dy, &dh_n, &dc_n);
+            assert_eq!(grads.dx, alone_grads.dx, "dx, {what}");
+            assert_eq!(grads.dw_ih, alone_grads.dw_ih, "dw_ih, {what}");
+            assert_eq!(grads.dw_hh, alone_grads.dw_hh, "dw_hh, {what}");
+            assert_eq!(grads.db_ih, alone_grads.db_ih, "db_ih, {what}");
+            assert_eq!(grads.db_hh, alone_grads.db_hh, "db_hh, {what}");
+            assert_eq!(grads.dh0, alone_grads.dh0, "dh0, {what}");
+            assert_eq!(grads.dc0, alone_grads.dc0, "dc0, {what}");
+        }
+        // A forward without the workspace gives the same outputs.
+        let plain = problem.forward_split(false, Split::even(h, 3));
+        assert_eq!(plain.packed, alone.packed, "{kind:?} without saving");
+    }
+
+    const KINDS: [CellKind; 5] = [
+        CellKind::Rnn { relu: false },
+        CellKind::Rnn { relu: true },
+        CellKind::Lstm,
+        CellKind::Gru { reset_after: true },
+        CellKind::Gru { reset_after: false },
+    ];
+
+    #[test]
+    fn a_team_computes_what_one_thread_computes() {
+        // 40 units: blocks of 16, 16 and 8, so the last member is narrower.
+        let dims = Dims {
+            seq: 6,
+            batch: 5,
+            d_input: 7,
+            d_hidden: 40,
+        };
+        for kind in KINDS {
+            teams_agree(kind, dims, None, false);
+        }
+    }
+
+    #[test]
+    fn a_team_handles_lengths_and_reverse() {
+        let dims = Dims {
+            seq: 5,
+            batch: 4,
+            d_input: 3,
+            d_hidden: 64,
+        };
+        let lengths = [5, 0, 2, 4];
+        for kind in KINDS {
+            teams_agree(kind, dims, Some(&lengths), true);
+            teams_agree(kind, dims, Some(&lengths), false);
+        }
+    }
+
+    #[test]
+    fn splits_cover_the_units_in_whole_blocks() {
+        let split = Split::even(40, 3);
+        assert_eq!(split.bounds, vec![0, 16, 32, 40]);
+        assert_eq!(Split::even(40, 8).count(), 3, "no member without units");
+        assert_eq!(Split::even(7, 4).bounds, vec![0, 7]);
+        // A small step runs alone; a large one on every thread.
+        let small = Dims {
+            seq: 1,
+            batch: 1,
+            d_input: 1,
+            d_hidden: 32,
+        };
+        assert_eq!(Split::new(CellKind::Lstm, small, 8).count(), 1);
+        let large = Dims {
+            batch: 64,
+            d_hidden: 256,
+            ..small
+        };
+        assert_eq!(Split::new(CellKind::Lstm, large, 2).count(), 2);
+        assert_eq!(Split::new(CellKind::Lstm, large, 1).count(), 1);
+    }
 }

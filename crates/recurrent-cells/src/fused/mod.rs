@@ -5,14 +5,19 @@
 //! features) the layers instead run one fused op per layer and direction, a burn backend
 //! extension ([`FusedRecurrentBackend`]):
 //!
-//! - forward: one GEMM projects every step's input; then per step one GEMM with `W_hh` and one
-//!   vectorised pass of the gate arithmetic, saving the gates and previous states;
-//! - backward (BPTT): per step one vectorised pass of the gate derivatives and one GEMM for the
-//!   gradient of the previous state; then `dX`, `dW_ih`, `dW_hh` one GEMM each over all steps.
+//! - forward: per step one product projects the step's input, one multiplies the state by
+//!   `W_hh`, and one vectorised pass does the gate arithmetic, saving the gates and previous
+//!   states;
+//! - backward (BPTT): per step one vectorised pass of the gate derivatives and one product for
+//!   the gradient of the previous state; then `dX`, `dW_ih`, `dW_hh` one GEMM each over all
+//!   steps.
 //!
-//! Lengths, reverse direction, initial states and both PyTorch biases are handled inside. The
-//! GEMM is the `gemm` crate's (the one burn-flex uses, on rayon's threads); sigmoid and tanh
-//! are vectorised with runtime CPU dispatch and stay within a few 1e-7 of libm.
+//! Lengths, reverse direction, initial states and both PyTorch biases are handled inside. A
+//! large enough layer runs on a team of threads (rayon's workers) that split the hidden units
+//! and meet at a barrier once a step, with bit-identical results. The per-step products use
+//! weights packed once per call and a register-blocked SIMD kernel; the big GEMMs are the
+//! `gemm` crate's (the one burn-flex uses). Sigmoid and tanh are vectorised with runtime CPU
+//! dispatch and stay within a few 1e-7 of libm. Large workspaces are reused between calls.
 //!
 //! Everything else falls back to the composite path built from burn ops, which stays the
 //! reference: other backends (wgpu), other float types, recurrent dropout in training and the
@@ -23,7 +28,9 @@ mod backend;
 mod gemm;
 mod kernel;
 mod packed;
+mod pool;
 mod simd;
+mod team;
 
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 

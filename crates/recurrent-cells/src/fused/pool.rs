@@ -1,0 +1,90 @@
+//! Reuses the kernels' large buffers from one call to the next.
+//!
+//! A training step allocates the same workspaces (input projections, saved gates, gate
+//! gradients: tens of MiB for a mid-sized layer) every time. Fresh allocations of that size
+//! come from the operating system as untouched pages, and faulting them in costs as much as
+//! the arithmetic of a small layer. The pool keeps buffers that calls give back and hands them
+//! out again, up to [`MAX_FLOATS`] in all.
+
+use std::sync::{Mutex, PoisonError};
+
+/// Buffers smaller than this (in floats; 64 KiB) are left to the allocator.
+const MIN_FLOATS: usize = 1 << 14;
+/// The most the pool keeps (in floats; 1 GiB).
+const MAX_FLOATS: usize = 1 << 28;
+
+/// Kept buffers, oldest first, and their total capacity.
+static POOL: Mutex<(Vec<Vec<f32>>, usize)> = Mutex::new((Vec::new(), 0));
+
+/// A buffer of `len` floats whose values are unspecified (left from an earlier use): for
+/// callers that write every element before reading it.
+pub(crate) fn take(len: usize) -> Vec<f32> {
+    if len < MIN_FLOATS {
+        return vec![0.0; len];
+    }
+    let reused = {
+        let mut pool = POOL.lock().unwrap_or_else(PoisonError::into_inner);
+        let (buffers, floats) = &mut *pool;
+        // The smallest buffer that is large enough.
+        let best = buffers
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.capacity() >= len)
+            .min_by_key(|(_, b)| b.capacity())
+            .map(|(i, _)| i);
+        best.map(|i| {
+            let buffer = buffers.remove(i);
+            *floats -= buffer.capacity();
+            buffer
+        })
+    };
+    match reused {
+        Some(mut buffer) => {
+            if buffer.len() >= len {
+                buffer.truncate(len);
+            } else {
+                buffer.resize(len, 0.0);
+            }
+            buffer
+        }
+        None => vec![0.0; len],
+    }
+}
+
+/// Gives a buffer back for later calls.
+pub(crate) fn give(buffer: Vec<f32>) {
+    let capacity = buffer.capacity();
+    if !(MIN_FLOATS..=MAX_FLOATS).contains(&capacity) {
+        return;
+    }
+    let mut pool = POOL.lock().unwrap_or_else(PoisonError::into_inner);
+    let (buffers, floats) = &mut *pool;
+    buffers.push(buffer);
+    *floats += capacity;
+    while *floats > MAX_FLOATS {
+        let oldest = buffers.remove(0);
+        *floats -= oldest.capacity();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_come_back_with_the_asked_length() {
+        let n = MIN_FLOATS * 3;
+        let mut a = take(n);
+        assert_eq!(a.len(), n);
+        a.fill(7.0);
+        give(a);
+        // Smaller and larger requests both get exactly their length.
+        let b = take(n / 2);
+        assert_eq!(b.len(), n / 2);
+        let c = take(n * 2);
+        assert_eq!(c.len(), n * 2);
+        give(b);
+        give(c);
+        assert_eq!(take(10).len(), 10, "small buffers bypass the pool");
+    }
+}
