@@ -515,9 +515,7 @@ impl Problem<'_> {
                                 let xs_row = &xs[b * gw..][..gw];
                                 let hp_row = &hp[b * 2 * w..][..2 * w];
                                 let g = &mut g_step[b * gw..][..gw];
-                                for j in 0..2 * w {
-                                    g[j] = xs_row[j] + bias[j] + hp_row[j];
-                                }
+                                add3(&mut g[..2 * w], &xs_row[..2 * w], &bias[..2 * w], hp_row);
                                 sigmoid_in_place(&mut g[..2 * w]);
                                 let own_b = &own[b * w..][..w];
                                 for j in 0..w {
@@ -543,9 +541,7 @@ impl Problem<'_> {
                                 let xs_row = &xs[b * gw..][..gw];
                                 let hp_row = &hp[b * gw..][..gw];
                                 let g = &mut g_step[b * gw..][..gw];
-                                for j in 0..gw {
-                                    g[j] = xs_row[j] + bias[j] + hp_row[j];
-                                }
+                                add3(g, xs_row, &bias[..gw], hp_row);
                                 match kind {
                                     CellKind::Rnn { relu } => {
                                         if relu {
@@ -567,13 +563,14 @@ impl Problem<'_> {
                                         let cb = &mut c[b * w..][..w];
                                         extra_step[b * w..][..w].copy_from_slice(cb);
                                         let tc = &mut tc_step[b * w..][..w];
+                                        let [gi, gf, go, gg] = blocks::<4>(g, w);
                                         for j in 0..w {
-                                            cb[j] = g[w + j] * cb[j] + g[j] * g[3 * w + j];
+                                            cb[j] = gf[j] * cb[j] + gi[j] * gg[j];
                                             tc[j] = cb[j];
                                         }
                                         tanh_in_place(tc);
                                         for j in 0..w {
-                                            let v = g[2 * w + j] * tc[j];
+                                            let v = go[j] * tc[j];
                                             next_b[j] = v;
                                             out[j] = v;
                                         }
@@ -582,10 +579,12 @@ impl Problem<'_> {
                                         // Reset after: r * (h W_hn + b_hn) replaces the n block.
                                         sigmoid_in_place(&mut g[..2 * w]);
                                         let hn = &mut extra_step[b * w..][..w];
-                                        for j in 0..w {
-                                            hn[j] = hp_row[2 * w + j] + b_hn[j];
-                                            g[2 * w + j] =
-                                                xs_row[2 * w + j] + bias[2 * w + j] + g[j] * hn[j];
+                                        add2(hn, &hp_row[2 * w..], b_hn);
+                                        let (r, zn) = g.split_at_mut(w);
+                                        let n = &mut zn[w..];
+                                        add3(n, &xs_row[2 * w..], &bias[2 * w..gw], &[]);
+                                        for ((n, r), hn) in n.iter_mut().zip(&*r).zip(&*hn) {
+                                            *n += r * hn;
                                         }
                                         tanh_in_place(&mut g[2 * w..]);
                                         gru_update(g, own_b, next_b, out);
@@ -618,10 +617,12 @@ impl Problem<'_> {
                             }
                             let xs_row = &xs[b * gw..][..gw];
                             let g = &mut g_step[b * gw..][..gw];
-                            for j in 0..w {
-                                g[2 * w + j] =
-                                    xs_row[2 * w + j] + bias[2 * w + j] + hp_n[b * w + j];
-                            }
+                            add3(
+                                &mut g[2 * w..],
+                                &xs_row[2 * w..],
+                                &bias[2 * w..gw],
+                                &hp_n[b * w..][..w],
+                            );
                             tanh_in_place(&mut g[2 * w..]);
                             extra_step[b * w..][..w].copy_from_slice(&own_rh[b * w..][..w]);
                             gru_update(g, own_b, next_b, &mut out_step[b * w..][..w]);
@@ -863,6 +864,7 @@ impl Problem<'_> {
                             match kind {
                                 CellKind::Rnn { relu } => {
                                     let y = &saved.extra[row * w..][..w];
+                                    let d = &mut d[..w];
                                     for j in 0..w {
                                         let dht = dh_b[j] + dy_b[j];
                                         let slope = if relu {
@@ -879,15 +881,16 @@ impl Problem<'_> {
                                     let c_prev = &saved.extra[row * w..][..w];
                                     let tc = &saved.tanh_c[row * w..][..w];
                                     let dc_b = &mut dc[b * w..][..w];
+                                    let [gi, gf, go, gg] = blocks::<4>(g, w);
+                                    let [di, df, d_o, dg] = blocks_mut::<4>(d, w);
                                     for j in 0..w {
-                                        let (i, f, o, gg) =
-                                            (g[j], g[w + j], g[2 * w + j], g[3 * w + j]);
+                                        let (i, f, o, gg) = (gi[j], gf[j], go[j], gg[j]);
                                         let dht = dh_b[j] + dy_b[j];
                                         let dct = dc_b[j] + dht * o * (1.0 - tc[j] * tc[j]);
-                                        d[j] = dct * gg * i * (1.0 - i);
-                                        d[w + j] = dct * c_prev[j] * f * (1.0 - f);
-                                        d[2 * w + j] = dht * tc[j] * o * (1.0 - o);
-                                        d[3 * w + j] = dct * i * (1.0 - gg * gg);
+                                        di[j] = dct * gg * i * (1.0 - i);
+                                        df[j] = dct * c_prev[j] * f * (1.0 - f);
+                                        d_o[j] = dht * tc[j] * o * (1.0 - o);
+                                        dg[j] = dct * i * (1.0 - gg * gg);
                                         dc_b[j] = dct * f;
                                         direct_b[j] = 0.0;
                                     }
@@ -895,24 +898,27 @@ impl Problem<'_> {
                                 }
                                 CellKind::Gru { reset_after } => {
                                     let hp = &saved.h_prev[row * w..][..w];
+                                    let [gr, gz, gn] = blocks::<3>(g, w);
+                                    let [dr, dz, dn] = blocks_mut::<3>(d, w);
                                     for j in 0..w {
-                                        let (z, n) = (g[w + j], g[2 * w + j]);
+                                        let (z, n) = (gz[j], gn[j]);
                                         let dht = dh_b[j] + dy_b[j];
                                         let dan = dht * (1.0 - z) * (1.0 - n * n);
-                                        d[w + j] = dht * (hp[j] - n) * z * (1.0 - z);
-                                        d[2 * w + j] = dan;
+                                        dz[j] = dht * (hp[j] - n) * z * (1.0 - z);
+                                        dn[j] = dan;
                                         direct_b[j] = dht * z;
                                     }
                                     if reset_after {
                                         let hn = &saved.extra[row * w..][..w];
                                         let dhp_row = &mut dhp[row * gw..][..gw];
+                                        let [hr, hz, hn_] = blocks_mut::<3>(dhp_row, w);
                                         for j in 0..w {
-                                            let r = g[j];
-                                            let dan = d[2 * w + j];
-                                            d[j] = dan * hn[j] * r * (1.0 - r);
-                                            dhp_row[j] = d[j];
-                                            dhp_row[w + j] = d[w + j];
-                                            dhp_row[2 * w + j] = dan * r;
+                                            let r = gr[j];
+                                            let dan = dn[j];
+                                            dr[j] = dan * hn[j] * r * (1.0 - r);
+                                            hr[j] = dr[j];
+                                            hz[j] = dz[j];
+                                            hn_[j] = dan * r;
                                         }
                                         shared_b.copy_from_slice(dhp_row);
                                     } else {
@@ -948,11 +954,13 @@ impl Problem<'_> {
                                     let g = &saved.gates[row * gw..][..gw];
                                     let hp = &saved.h_prev[row * w..][..w];
                                     let d = &mut dxp[row * gw..][..gw];
+                                    let drh_b = &drh[b * w..][..w];
+                                    let direct_b = &mut direct[b * w..][..w];
                                     for j in 0..w {
                                         let r = g[j];
-                                        let x = drh[b * w + j];
+                                        let x = drh_b[j];
                                         d[j] = x * hp[j] * r * (1.0 - r);
-                                        direct[b * w + j] += x * r;
+                                        direct_b[j] += x * r;
                                     }
                                     shared_b.copy_from_slice(&d[..2 * w]);
                                 }
@@ -970,13 +978,21 @@ impl Problem<'_> {
                     matmul_segments(&mut through, w, &segments, batch, &w_back, parallel);
                 }
             }
-            for b in 0..batch {
-                if self.active(t, b) {
-                    for j in b * w..(b + 1) * w {
-                        dh[j] = through[j] + direct[j];
+            dispatch(
+                #[inline(always)]
+                || {
+                    for b in 0..batch {
+                        if self.active(t, b) {
+                            let range = b * w..(b + 1) * w;
+                            add2(
+                                &mut dh[range.clone()],
+                                &through[range.clone()],
+                                &direct[range],
+                            );
+                        }
                     }
-                }
-            }
+                },
+            );
         }
         MemberGrads {
             dxp,
@@ -985,6 +1001,47 @@ impl Problem<'_> {
             dc0: dc,
         }
     }
+}
+
+/// The first `N` blocks of `w` values of a row of gates, each of length exactly `w` (which
+/// lets loops over them vectorise).
+#[inline(always)]
+fn blocks<const N: usize>(row: &[f32], w: usize) -> [&[f32]; N] {
+    std::array::from_fn(|k| &row[k * w..][..w])
+}
+
+/// [`blocks`], mutable.
+#[inline(always)]
+fn blocks_mut<const N: usize>(row: &mut [f32], w: usize) -> [&mut [f32]; N] {
+    let mut rest = &mut row[..N * w];
+    std::array::from_fn(|_| {
+        let (block, tail) = std::mem::take(&mut rest).split_at_mut(w);
+        rest = tail;
+        block
+    })
+}
+
+/// `dst[i] = a[i] + b[i] + c[i]` (`c` may be empty: then `a[i] + b[i]`), summed left to right.
+/// Every slice has `dst`'s length, which lets the loop vectorise.
+#[inline(always)]
+fn add3(dst: &mut [f32], a: &[f32], b: &[f32], c: &[f32]) {
+    let n = dst.len();
+    let (a, b) = (&a[..n], &b[..n]);
+    if c.is_empty() {
+        for ((d, a), b) in dst.iter_mut().zip(a).zip(b) {
+            *d = a + b;
+        }
+    } else {
+        for (((d, a), b), c) in dst.iter_mut().zip(a).zip(b).zip(&c[..n]) {
+            *d = a + b + c;
+        }
+    }
+}
+
+/// `dst[i] = a[i] + b[i]`.
+#[inline(always)]
+fn add2(dst: &mut [f32], a: &[f32], b: &[f32]) {
+    add3(dst, a, b, &[]);
 }
 
 /// The GRU state update of one row, `h' = n + z * (h - n)`, from its activated gates `g`

@@ -11,7 +11,8 @@
 /// Columns per panel (two AVX-512 registers, four AVX2 ones).
 const NR: usize = 32;
 /// Rows per block.
-/// (Taller blocks measured no faster: at 4 rows the kernel already runs at the FMA peak.)
+/// (Taller blocks, with the rows packed, measured no faster: at 4 rows the kernel already runs
+/// at the FMA peak.)
 const MR: usize = 4;
 /// Multiply-adds above which a product runs on two threads.
 const PARALLEL_MACS: usize = 4 << 20;
@@ -186,19 +187,16 @@ impl pulp::WithSimd for Kernel<'_, '_> {
         } else {
             0
         };
-        let packed_a = pack_rows(a, m, k, MR);
         for p in panels {
             let panel = &w.panels[p * k * NR..][..k * NR];
             let cols = NR.min(n - p * NR);
             let mut i = 0;
             while i < m {
                 let r = MR.min(m - i);
-                // Block `i / MR` of the packed rows: `k x r`, row-interleaved.
-                let a_block = &packed_a[i * k..(i + r) * k];
                 let acc = match vectors {
-                    2 => block_rows::<S, 2>(simd, r, a_block, k, panel),
-                    4 => block_rows::<S, 4>(simd, r, a_block, k, panel),
-                    _ => block_scalar(a_block, r, k, panel),
+                    2 => block_rows::<S, 2>(simd, r, a, i, panel),
+                    4 => block_rows::<S, 4>(simd, r, a, i, panel),
+                    _ => block_scalar(a, i, r, panel),
                 };
                 for (row, values) in rows[i..i + r].iter_mut().zip(&acc) {
                     let start = p * NR - first_col;
@@ -210,52 +208,33 @@ impl pulp::WithSimd for Kernel<'_, '_> {
     }
 }
 
-/// The left operand's rows in blocks of `mr` (the last one shorter), each block `k x r` with
-/// its rows interleaved (`block[p * r + i]` is element `p` of the block's row `i`), so that a
-/// kernel reads one block through one pointer.
-fn pack_rows(a: &[Segment<'_>], m: usize, k: usize, mr: usize) -> Vec<f32> {
-    let mut packed = vec![0.0; m * k];
-    let mut i = 0;
-    while i < m {
-        let r = mr.min(m - i);
-        let block = &mut packed[i * k..(i + r) * k];
-        for row in 0..r {
-            let mut p = 0;
-            for segment in a {
-                for &x in segment.row(i + row) {
-                    block[p * r + row] = x;
-                    p += 1;
-                }
-            }
-        }
-        i += r;
-    }
-    packed
-}
-
-/// `out[r][c] = sum_p a[p * R + r] * panel[p * NR + c]` for the `R` interleaved rows of
-/// `a` (one block from [`pack_rows`]), with the accumulators in vector registers: `V` vectors
-/// of `S` per panel row (`V * lanes == NR`).
+/// `out[r][c] = sum_p a[first + r][p] * panel[p * NR + c]` for `R` rows of the left operand
+/// (given as column blocks, each read in place), with the accumulators in vector registers:
+/// `V` vectors of `S` per panel row (`V * lanes == NR`).
 #[inline(always)]
 fn block<S: pulp::Simd, const R: usize, const V: usize>(
     simd: S,
-    a: &[f32],
-    k: usize,
+    a: &[Segment<'_>],
+    first: usize,
     panel: &[f32],
 ) -> [[f32; NR]; MR] {
     let (vectors, _) = S::as_simd_f32s(panel);
     let zero = simd.splat_f32s(0.0);
     let mut sums = [[zero; V]; R];
-    for (xs, w) in a[..k * R]
-        .chunks_exact(R)
-        .zip(vectors[..k * V].chunks_exact(V))
-    {
-        for r in 0..R {
-            let x = simd.splat_f32s(xs[r]);
-            for v in 0..V {
-                sums[r][v] = simd.mul_add_e_f32s(x, w[v], sums[r][v]);
+    let mut k0 = 0;
+    for segment in a {
+        let width = segment.width;
+        let rows: [&[f32]; R] = std::array::from_fn(|r| segment.row(first + r));
+        let vectors = &vectors[k0 * V..(k0 + width) * V];
+        for (p, w) in vectors.chunks_exact(V).enumerate() {
+            for r in 0..R {
+                let x = simd.splat_f32s(rows[r][p]);
+                for v in 0..V {
+                    sums[r][v] = simd.mul_add_e_f32s(x, w[v], sums[r][v]);
+                }
             }
         }
+        k0 += width;
     }
     let mut out = [[0.0f32; NR]; MR];
     for r in 0..R {
@@ -270,26 +249,29 @@ fn block<S: pulp::Simd, const R: usize, const V: usize>(
 fn block_rows<S: pulp::Simd, const V: usize>(
     simd: S,
     rows: usize,
-    a: &[f32],
-    k: usize,
+    a: &[Segment<'_>],
+    first: usize,
     panel: &[f32],
 ) -> [[f32; NR]; MR] {
     match rows {
-        4 => block::<S, 4, V>(simd, a, k, panel),
-        3 => block::<S, 3, V>(simd, a, k, panel),
-        2 => block::<S, 2, V>(simd, a, k, panel),
-        _ => block::<S, 1, V>(simd, a, k, panel),
+        4 => block::<S, 4, V>(simd, a, first, panel),
+        3 => block::<S, 3, V>(simd, a, first, panel),
+        2 => block::<S, 2, V>(simd, a, first, panel),
+        _ => block::<S, 1, V>(simd, a, first, panel),
     }
 }
 
 /// The same without SIMD registers (vector sizes that do not divide a panel).
-fn block_scalar(a: &[f32], rows: usize, k: usize, panel: &[f32]) -> [[f32; NR]; MR] {
+fn block_scalar(a: &[Segment<'_>], first: usize, rows: usize, panel: &[f32]) -> [[f32; NR]; MR] {
     let mut out = [[0.0f32; NR]; MR];
-    for (p, w) in panel.chunks_exact(NR).enumerate().take(k) {
-        for (r, out_row) in out.iter_mut().enumerate().take(rows) {
-            let x = a[p * rows + r];
-            for (s, w) in out_row.iter_mut().zip(w) {
-                *s = x.mul_add(*w, *s);
+    for (r, out_row) in out.iter_mut().enumerate().take(rows) {
+        let mut p = 0;
+        for segment in a {
+            for &x in segment.row(first + r) {
+                for (s, w) in out_row.iter_mut().zip(&panel[p * NR..(p + 1) * NR]) {
+                    *s = x.mul_add(*w, *s);
+                }
+                p += 1;
             }
         }
     }
