@@ -127,6 +127,9 @@ impl GruCell {
             if let Some(b) = b_hh {
                 hidden = hidden + b;
             }
+            if let Some(next) = crate::fused::gpu_gru_gates(&projected, &hidden, &state) {
+                return next;
+            }
             let rz =
                 sigmoid(projected.clone().narrow(1, 0, 2 * h) + hidden.clone().narrow(1, 0, 2 * h));
             let reset = rz.clone().narrow(1, 0, h);

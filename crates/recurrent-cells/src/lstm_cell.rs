@@ -114,6 +114,9 @@ impl RecurrentCell for LstmCell {
 
     fn step_projected(&self, projected: Tensor<2>, state: LstmState) -> LstmState {
         let pre = projected + state.hidden.matmul(self.gates.weight_hh.val());
+        if let Some((hidden, cell)) = crate::fused::gpu_lstm_gates(&pre, &state.cell) {
+            return LstmState { hidden, cell };
+        }
         let (output_gate, cell) = gate_update(pre, state.cell, self.gates.d_hidden);
         let hidden = output_gate * tanh(cell.clone());
         LstmState { hidden, cell }

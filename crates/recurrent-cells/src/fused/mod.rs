@@ -19,13 +19,19 @@
 //! `gemm` crate's (the one burn-flex uses). Sigmoid and tanh are vectorised with runtime CPU
 //! dispatch and stay within a few 1e-7 of libm. Large workspaces are reused between calls.
 //!
+//! On cubecl's runtimes (wgpu) a layer stays a loop of burn ops with burn's matmul, but each
+//! LSTM or GRU (reset gate after the product) step's gate arithmetic is one CubeCL kernel, with
+//! one more for its backward ([`GateKernelBackend`], with the `wgpu` feature).
+//!
 //! Everything else falls back to the composite path built from burn ops, which stays the
-//! reference: other backends (wgpu), other float types, recurrent dropout in training and the
+//! reference: other backends, other float types, recurrent dropout in training and the
 //! layer-normalised LSTM. [`set_enabled`] (or `RECURRENT_FUSED=0` in the environment) turns the
 //! fused path off, for comparisons and benchmarks.
 
 mod backend;
 mod gemm;
+#[cfg(feature = "wgpu")]
+mod gpu;
 mod kernel;
 mod packed;
 mod pool;
@@ -38,6 +44,8 @@ use burn::backend::Dispatch;
 use burn::tensor::{DType, Device, Tensor};
 
 pub use backend::{FusedRecurrentBackend, FusedSpec};
+#[cfg(feature = "wgpu")]
+pub use gpu::GateKernelBackend;
 pub use kernel::{CellKind, Dims};
 
 use crate::gates::FusedGates;
@@ -52,6 +60,15 @@ static RUNS: AtomicUsize = AtomicUsize::new(0);
 /// diagnostic, for tests and benchmarks that must know which path ran.
 pub fn runs() -> usize {
     RUNS.load(Ordering::Relaxed)
+}
+
+/// Number of steps whose gates ran through a GPU gate kernel so far in this process.
+static GPU_RUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many steps have run their gate arithmetic through a GPU kernel (LSTM, GRU) in this
+/// process: the diagnostic [`runs`] is for the CPU kernels.
+pub fn gpu_runs() -> usize {
+    GPU_RUNS.load(Ordering::Relaxed)
 }
 
 /// Turns the fused kernels on or off for the whole process (on by default, unless the
@@ -85,6 +102,44 @@ pub fn supports(device: &Device) -> bool {
         #[cfg(feature = "ndarray")]
         DispatchDevice::NdArray(_) => true,
         _ => false,
+    }
+}
+
+/// One LSTM step's gate arithmetic (`pre: [batch, 4H]`, blocks `i, f, o, g`; `c: [batch, H]`)
+/// as one GPU kernel, forward and backward, when `pre` lives on a cubecl device (wgpu): the
+/// new `(h, c)`. `None` elsewhere, or with the fused kernels off: the caller runs burn ops.
+pub(crate) fn gpu_lstm_gates(pre: &Tensor<2>, c: &Tensor<2>) -> Option<(Tensor<2>, Tensor<2>)> {
+    #[cfg(feature = "wgpu")]
+    {
+        let result = gpu::lstm_gates(pre, c);
+        if result.is_some() {
+            GPU_RUNS.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+    #[cfg(not(feature = "wgpu"))]
+    {
+        let _ = (pre, c);
+        None
+    }
+}
+
+/// One GRU step's gate arithmetic (reset gate after the product; `x`, `hid = h W_hh + b_hh`:
+/// `[batch, 3H]`, `h: [batch, H]`) as one GPU kernel, forward and backward, on a cubecl device:
+/// `h'`. `None` elsewhere, or with the fused kernels off.
+pub(crate) fn gpu_gru_gates(x: &Tensor<2>, hid: &Tensor<2>, h: &Tensor<2>) -> Option<Tensor<2>> {
+    #[cfg(feature = "wgpu")]
+    {
+        let result = gpu::gru_gates(x, hid, h);
+        if result.is_some() {
+            GPU_RUNS.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+    #[cfg(not(feature = "wgpu"))]
+    {
+        let _ = (x, hid, h);
+        None
     }
 }
 
