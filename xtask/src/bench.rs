@@ -110,6 +110,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             ratio(row.speed_vs_composite(), "composite"),
         );
     })?;
+    let sgemm = bench::sgemm_peak(args.reps);
+    println!("SGEMM peak (2048^3, all threads): {sgemm:.0} GFLOP/s");
     let mut probe = Command::new(std::env::current_exe().context("finding this program")?);
     probe.args(["bench", "--memory-probe", "--backend", args.backend.name()]);
     let memory = bench::peak_memory(&options, probe);
@@ -136,6 +138,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         commit: git_commit(&root),
         backend: args.backend.name().to_string(),
         torch,
+        sgemm_gflops: Some(sgemm),
     };
     bench::write_report(&rows, memory.as_ref(), &context, &markdown, &chart)?;
     println!("\n{}", bench::table(&rows));

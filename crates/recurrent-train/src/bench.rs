@@ -231,8 +231,66 @@ impl BenchRow {
     }
 }
 
-/// Median wall time of `f` in milliseconds.
+/// Largest share of the machine's CPU time other processes may take during a measurement
+/// before it is taken again (as `scripts/benchutil.py` does for PyTorch).
+const MAX_FOREIGN: f64 = 0.03;
+/// Attempts per measurement; the one with the least foreign load counts when none is quiet.
+const TRIES: usize = 4;
+
+/// CPU seconds spent by the whole machine (busy, from `/proc/stat`) and by this process and
+/// its waited-for children (`/proc/self/stat`). `None` off Linux. Linux reports both in
+/// `USER_HZ` ticks, which is 100 on every architecture it supports.
+fn cpu_seconds() -> Option<(f64, f64)> {
+    const HZ: f64 = 100.0;
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<f64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq ...
+    let busy =
+        fields.first()? + fields.get(1)? + fields.get(2)? + fields.get(5)? + fields.get(6)?;
+    let own = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name (which may hold spaces) start at field 3.
+    let after = own.rsplit_once(')')?.1;
+    let own: Vec<f64> = after
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // utime, stime, cutime, cstime are fields 14..=17 (11..=14 after the state field).
+    let own_ticks: f64 = own.get(10..14)?.iter().sum();
+    Some((busy / HZ, own_ticks / HZ))
+}
+
+/// Median wall time of `f` in milliseconds, on a quiet machine: taken again (up to [`TRIES`]
+/// times) when other processes used more than [`MAX_FOREIGN`] of the CPUs meanwhile.
 fn median_ms(reps: usize, warmup: usize, mut f: impl FnMut()) -> f64 {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let mut best: Option<(f64, f64)> = None;
+    for _ in 0..TRIES {
+        let before = cpu_seconds();
+        let start = Instant::now();
+        let ms = median_ms_once(reps, warmup, &mut f);
+        let wall = start.elapsed().as_secs_f64();
+        let foreign = match (before, cpu_seconds()) {
+            (Some((b0, o0)), Some((b1, o1))) => ((b1 - b0) - (o1 - o0)).max(0.0) / (wall * cpus),
+            _ => 0.0,
+        };
+        if best.is_none_or(|(f, _)| foreign < f) {
+            best = Some((foreign, ms));
+        }
+        if foreign <= MAX_FOREIGN {
+            break;
+        }
+    }
+    best.map_or(f64::NAN, |(_, ms)| ms)
+}
+
+/// Median wall time of `f` in milliseconds, once.
+fn median_ms_once(reps: usize, warmup: usize, mut f: impl FnMut()) -> f64 {
     for _ in 0..warmup {
         f();
     }
@@ -330,7 +388,13 @@ struct TorchRow {
 }
 
 /// Runs PyTorch's script and returns its medians, or why it could not.
-fn run_torch(options: &BenchOptions, python: &Path) -> Result<Vec<TorchRow>> {
+/// PyTorch's times for one config and layer (every mode asked for).
+fn run_torch(
+    options: &BenchOptions,
+    python: &Path,
+    shape: &BenchShape,
+    cell: BenchCell,
+) -> Result<Vec<TorchRow>> {
     let out =
         std::env::temp_dir().join(format!("recurrent-torch-bench-{}.json", std::process::id()));
     let join = |items: Vec<String>| items.join(",");
@@ -339,14 +403,8 @@ fn run_torch(options: &BenchOptions, python: &Path) -> Result<Vec<TorchRow>> {
         .args(["--threads", &options.threads.to_string()])
         .args(["--reps", &options.reps.to_string()])
         .args(["--warmup", &options.warmup.to_string()])
-        .args([
-            "--configs",
-            &join(options.shapes.iter().map(|s| s.name.to_string()).collect()),
-        ])
-        .args([
-            "--cells",
-            &join(options.cells.iter().map(|c| c.name().to_string()).collect()),
-        ])
+        .args(["--configs", &shape.name.to_string()])
+        .args(["--cells", cell.name()])
         .args([
             "--modes",
             &join(options.modes.iter().map(|m| m.name().to_string()).collect()),
@@ -391,16 +449,17 @@ pub fn find_torch_python() -> Option<PathBuf> {
     ok.then_some(candidate)
 }
 
-/// Runs every measurement: PyTorch first (when a Python with torch is given), then ours.
+/// Runs every measurement, config by config and layer by layer: PyTorch's (when a Python with
+/// torch is given) right before ours, so that both see the same state of a shared machine.
 /// `progress` receives each finished row.
 pub fn run(options: &BenchOptions, mut progress: impl FnMut(&BenchRow)) -> Result<Vec<BenchRow>> {
-    let torch = match &options.python {
-        Some(python) => run_torch(options, python)?,
-        None => Vec::new(),
-    };
     let mut rows = Vec::new();
     for shape in &options.shapes {
         for &cell in &options.cells {
+            let torch = match &options.python {
+                Some(python) => run_torch(options, python, shape, cell)?,
+                None => Vec::new(),
+            };
             for &mode in &options.modes {
                 let (ours_ms, composite_ms) = time_ours(options, shape, cell, mode);
                 let torch_ms = torch
@@ -541,6 +600,25 @@ pub struct ReportContext {
     pub backend: String,
     /// PyTorch's version, or why it was not run.
     pub torch: String,
+    /// This machine's SGEMM speed in GFLOP/s ([`sgemm_peak`]), measured in the same run.
+    pub sgemm_gflops: Option<f64>,
+}
+
+/// Side of the square matrices [`sgemm_peak`] multiplies.
+const SGEMM_SIZE: usize = 2048;
+
+/// This machine's SGEMM speed: the GFLOP/s of a 2048 x 2048 x 2048 f32 product with the GEMM
+/// the fused kernels use (all of rayon's threads), the yardstick for how close a recurrent
+/// layer comes to the hardware.
+pub fn sgemm_peak(reps: usize) -> f64 {
+    let n = SGEMM_SIZE;
+    let a: Vec<f32> = (0..n * n).map(|i| ((i % 13) as f32 - 6.0) * 0.1).collect();
+    let b: Vec<f32> = (0..n * n).map(|i| ((i % 7) as f32 - 3.0) * 0.1).collect();
+    let mut out = vec![0.0; n * n];
+    let ms = median_ms(reps.max(3), 1, || {
+        recurrent_cells::fused::sgemm_square(&a, &b, &mut out, n);
+    });
+    2.0 * (n * n * n) as f64 / (ms * 1e-3) / 1e9
 }
 
 /// The CPU model and core count from `/proc/cpuinfo` (or what is known elsewhere).
@@ -575,7 +653,7 @@ pub fn write_report(
          \"speed vs PyTorch\" is PyTorch's time over ours: above 1 we are faster.\n\n",
     );
     text.push_str(&format!(
-        "- command: `{}`\n- machine: {}\n- commit: {}\n- ours: {} backend, fused kernels (rayon threads: one per core); composite = the same layers on burn ops (`RECURRENT_FUSED=0`)\n- PyTorch: {}\n\n",
+        "- command: `{}`\n- machine: {}\n- commit: {}\n- ours: {} backend, fused kernels (medians taken again when other processes loaded the machine, as the PyTorch script does; on rayon's threads, one per core; the process allocator is mimalloc, as in every `cargo xtask` command); composite = the same layers on burn ops (`RECURRENT_FUSED=0`)\n- PyTorch: {}\n\n",
         context.command, context.machine, context.commit, context.backend, context.torch
     ));
     text.push_str(&table(rows));
@@ -587,6 +665,17 @@ pub fn write_report(
     if let Some(g) = geometric_mean(rows.iter().filter_map(BenchRow::speed_vs_composite)) {
         text.push_str(&format!(
             "\nGeometric mean of fused over composite: **{g:.2}x**.\n"
+        ));
+    }
+    let b_lstm_fwd = rows
+        .iter()
+        .find(|r| r.shape == 'B' && r.cell == BenchCell::Lstm && r.mode == BenchMode::Fwd);
+    if let (Some(peak), Some(row)) = (context.sgemm_gflops, b_lstm_fwd) {
+        let reached = row.gflop / (row.ours_ms * 1e-3);
+        text.push_str(&format!(
+            "\n\
+SGEMM peak of this machine (a {SGEMM_SIZE}x{SGEMM_SIZE}x{SGEMM_SIZE} f32 product with the GEMM the kernels use, on all threads, same run): {peak:.0} GFLOP/s. Config B LSTM forward reaches {reached:.0} GFLOP/s, **{:.0}%** of it.\n",
+            100.0 * reached / peak
         ));
     }
     if let Some(m) = memory {

@@ -91,6 +91,26 @@ pub fn enabled() -> bool {
     }
 }
 
+/// `out = a b` for square row-major `n x n` matrices, with the GEMM the CPU kernels use for
+/// their large products (the `gemm` crate on rayon's threads): exposed so that benchmarks can
+/// measure this machine's SGEMM speed as the kernels see it.
+///
+/// # Panics
+///
+/// When a slice does not hold `n * n` values.
+pub fn sgemm_square(a: &[f32], b: &[f32], out: &mut [f32], n: usize) {
+    assert!(
+        a.len() == n * n && b.len() == n * n && out.len() == n * n,
+        "sgemm_square: three {n}x{n} matrices"
+    );
+    gemm::matmul(
+        gemm::MatMut::new(out, n, n),
+        gemm::MatRef::new(a, n, n),
+        gemm::MatRef::new(b, n, n),
+        false,
+    );
+}
+
 /// Whether `device` (or the device under its autodiff) has a fused kernel in this build.
 pub fn supports(device: &Device) -> bool {
     let inner = device.clone().inner();
