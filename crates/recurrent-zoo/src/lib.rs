@@ -38,6 +38,11 @@
 //!   `cnn-recurrent`, `recurrent-attention`).
 //! - [`models::SequenceClassifier`]: the Keras tutorial's model generalised (pooling `last |
 //!   mean | attention`).
+//! - [`models::Seq2Seq`]: an encoder-decoder with Bahdanau or Luong attention over the
+//!   encoder's outputs (masked by source lengths), trained with teacher forcing or
+//!   scheduled sampling ([`models::sequence_cross_entropy`]), decoded in batches by
+//!   [`search::decode_batch`] (greedy, sampling with temperature, top-k and top-p, beam
+//!   search with an end token and length normalisation).
 //!
 //! The crate picks no backend: models run on whatever device they are built on, and train
 //! on an autodiff device. Errors are [`ZooError`]s.
@@ -64,6 +69,7 @@ mod error;
 pub mod heads;
 pub mod models;
 mod recurrent;
+pub mod search;
 mod stack;
 pub mod weights;
 
