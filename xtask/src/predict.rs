@@ -2,7 +2,9 @@
 //! text (from `config.toml`, `tokenizer.json` and `model.safetensors`); a `forecast` run
 //! forecasts the next horizon after the series in `--data` (default: the run's own data);
 //! a `tagger` run tags a CoNLL or plain-text file given with `--data`; a `tutorial` run
-//! classifies the sequences of `--data` (one per line, numbers separated by commas).
+//! classifies the sequences of `--data` (one per line, numbers separated by commas); a
+//! `seq2seq` run translates the lines of `--data` (or of standard input), `--beam N` for
+//! beam search.
 
 use std::path::PathBuf;
 
@@ -41,7 +43,7 @@ pub struct PredictArgs {
     /// char-lm: always take the most likely character.
     #[arg(long)]
     pub greedy: bool,
-    /// char-lm: beam search with this many hypotheses.
+    /// char-lm, seq2seq: beam search with this many hypotheses.
     #[arg(long)]
     pub beam: Option<usize>,
     /// Seed of the sampling.
@@ -68,6 +70,12 @@ pub fn run(args: &PredictArgs) -> Result<()> {
             };
             crate::train::tagger::predict(&args.run_dir, data, args.backend)
         }
+        "seq2seq" => crate::train::seq2seq::predict(
+            &args.run_dir,
+            args.data.as_deref(),
+            args.beam,
+            args.backend,
+        ),
         "tutorial" => {
             let Some(data) = &args.data else {
                 bail!(
@@ -77,7 +85,7 @@ pub fn run(args: &PredictArgs) -> Result<()> {
             tutorial(args, data)
         }
         other => bail!(
-            "{}: predict does not handle {other:?} runs (char-lm, forecast, tagger and tutorial runs)",
+            "{}: predict does not handle {other:?} runs (char-lm, forecast, tagger, seq2seq and tutorial runs)",
             args.run_dir.display()
         ),
     }

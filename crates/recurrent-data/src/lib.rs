@@ -23,6 +23,7 @@ pub mod inspect;
 pub mod io;
 pub mod lm;
 pub mod pad;
+pub mod pairs;
 pub mod series;
 pub mod split;
 pub mod tags;

@@ -64,6 +64,7 @@ pub mod plot;
 pub mod progress;
 pub mod run_config;
 pub mod run_dir;
+pub mod seq2seq;
 pub mod tagger;
 pub mod tutorial;
 pub mod weights;

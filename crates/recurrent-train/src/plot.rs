@@ -300,3 +300,90 @@ pub fn bars(
         source,
     })
 }
+
+/// A heatmap of `weights` (`rows[i][j]` in `[0, 1]`: row `i` labelled `row_labels[i]`,
+/// column `j` labelled `col_labels[j]`), darker for larger values: attention weights of each
+/// output step (rows) over the input steps (columns).
+///
+/// Errors: no cell, ragged rows, labels that do not match, or a file that cannot be written.
+pub fn heatmap(
+    path: &Path,
+    title: &str,
+    row_labels: &[String],
+    col_labels: &[String],
+    rows: &[Vec<f64>],
+) -> Result<()> {
+    let (n_rows, n_cols) = (rows.len(), col_labels.len());
+    if n_rows == 0 || n_cols == 0 || row_labels.len() != n_rows {
+        return Err(plot_error(
+            path,
+            "nothing to plot, or labels that do not match",
+        ));
+    }
+    if rows.iter().any(|r| r.len() != n_cols) {
+        return Err(plot_error(path, "rows of different lengths"));
+    }
+    REGISTER.call_once(|| {
+        if plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_err() {
+            tracing::warn!("the vendored font could not be loaded; plots will lack text");
+        }
+    });
+    let temp: PathBuf = path.with_extension("partial.png");
+    {
+        let cell = 22u32;
+        let width = 120 + cell * n_cols as u32;
+        let height = 110 + cell * n_rows as u32;
+        let root = BitMapBackend::new(&temp, (width.max(320), height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| plot_error(path, e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..n_cols as f64, 0.0..n_rows as f64)
+            .map_err(|e| plot_error(path, e))?;
+        let label = |labels: &[String], v: f64, flip: bool| {
+            let k = v - 0.5;
+            let i = k.round();
+            if (k - i).abs() < 0.01 && i >= 0.0 && (i as usize) < labels.len() {
+                let i = if flip {
+                    labels.len() - 1 - i as usize
+                } else {
+                    i as usize
+                };
+                labels[i].clone()
+            } else {
+                String::new()
+            }
+        };
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_labels(n_cols * 2 + 1)
+            .y_labels(n_rows * 2 + 1)
+            .x_label_formatter(&|x| label(col_labels, *x, false))
+            .y_label_formatter(&|y| label(row_labels, *y, true))
+            .x_desc("input")
+            .y_desc("output")
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(|e| plot_error(path, e))?;
+        chart
+            .draw_series(rows.iter().enumerate().flat_map(|(i, row)| {
+                row.iter().enumerate().map(move |(j, &w)| {
+                    let shade = (255.0 * (1.0 - w.clamp(0.0, 1.0))) as u8;
+                    let top = (n_rows - i) as f64;
+                    Rectangle::new(
+                        [(j as f64, top - 1.0), (j as f64 + 1.0, top)],
+                        RGBColor(shade, shade, 255).filled(),
+                    )
+                })
+            }))
+            .map_err(|e| plot_error(path, e))?;
+        root.present().map_err(|e| plot_error(path, e))?;
+    }
+    std::fs::rename(&temp, path).map_err(|source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}

@@ -208,19 +208,55 @@ fn teacher_forcing_ratio_one_ignores_the_seed_and_zero_differs() {
     let device = Device::flex();
     let model = configs().remove(0).init(&device);
     let (src, lengths) = sources(&device);
-    let tgt = ids(&[&[0, 6, 6, 6], &[0, 6, 6, 6], &[0, 6, 6, 6]], &device);
-    let run = |ratio, seed| {
-        values(
-            &model
-                .forward(src.clone(), &lengths, tgt.clone(), ratio, seed)
-                .unwrap()
-                .logits,
-        )
+    let run = |tgt: &Tensor<2, Int>, ratio, seed| {
+        model
+            .forward(src.clone(), &lengths, tgt.clone(), ratio, seed)
+            .unwrap()
+            .logits
     };
-    assert_eq!(run(1.0, 1), run(1.0, 2));
-    assert_eq!(run(0.5, 3), run(0.5, 3), "a seed fixes the draws");
-    // A model whose free-running predictions are not all 6 sees other inputs at ratio 0.
-    assert!(max_diff(&run(1.0, 0), &run(0.0, 0)) > 0.0);
+    // The model's own most likely tokens when it runs free (ratio 0)...
+    let start = ids(&[&[0, 6, 6, 6], &[0, 6, 6, 6], &[0, 6, 6, 6]], &device);
+    let own: Vec<i64> = run(&start, 0.0, 0)
+        .argmax(2)
+        .into_data()
+        .convert::<i64>()
+        .try_into_vec::<i64>()
+        .unwrap();
+    // ... and a target that differs from them at every step after the first.
+    let rows: Vec<Vec<u32>> = (0..3)
+        .map(|b| {
+            (0..4)
+                .map(|t| {
+                    if t == 0 {
+                        0
+                    } else {
+                        ((own[b * 4 + t - 1] + 1) % TGT_VOCAB as i64) as u32
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let row_refs: Vec<&[u32]> = rows.iter().map(Vec::as_slice).collect();
+    let tgt = ids(&row_refs, &device);
+    let teacher = values(&run(&tgt, 1.0, 1));
+    assert_eq!(teacher, values(&run(&tgt, 1.0, 2)), "ratio 1 draws nothing");
+    assert_eq!(
+        values(&run(&tgt, 0.5, 3)),
+        values(&run(&tgt, 0.5, 3)),
+        "a seed fixes the draws"
+    );
+    // Ratio 0 feeds the model's own tokens, which differ from the target's: step 1 on differs.
+    let free = values(&run(&tgt, 0.0, 0));
+    assert!(max_diff(&teacher, &free) > 0.0);
+    // Step 0 sees the same start token either way.
+    for b in 0..3 {
+        let row = b * 4 * TGT_VOCAB;
+        assert_eq!(
+            &teacher[row..row + TGT_VOCAB],
+            &free[row..row + TGT_VOCAB],
+            "step 0 of row {b}"
+        );
+    }
 }
 
 #[test]

@@ -1,13 +1,14 @@
 //! `cargo xtask train [TASK] [OPTIONS]`: trains a model and writes a run directory
 //! (`config.toml`, `metrics.csv`, `metrics.json`, weights as safetensors, plots).
 //!
-//! Tasks: `char-lm` (the default), `tutorial` (the Keras tutorial program), `forecast`
-//! and `tagger`. `--config FILE.toml` starts from the settings of a file written by an
+//! Tasks: `char-lm` (the default), `tutorial` (the Keras tutorial program), `forecast`,
+//! `tagger` and `seq2seq`. `--config FILE.toml` starts from the settings of a file written by an
 //! earlier run; `--resume RUN_DIR` continues a run from its last complete checkpoint.
 //! Options typed on the command line override both.
 
 pub mod char_lm;
 pub mod forecast;
+pub mod seq2seq;
 pub mod tagger;
 pub mod tutorial;
 
@@ -101,6 +102,10 @@ pub enum Task {
     /// Sequence tagger with word and character features on a CoNLL file (--model
     /// bilstm|bilstm-attention|cnn-bilstm, --merge concat|sum|mul|ave).
     Tagger(tagger::TaggerArgs),
+    /// Encoder-decoder with attention on character pairs (--attention bahdanau|luong-dot|
+    /// luong-general|luong-scaled): generated date normalisation, or --data FILE.tsv of
+    /// source<TAB>target lines; exact match and character accuracy, greedy and beam.
+    Seq2seq(seq2seq::Seq2SeqArgs),
 }
 
 impl Task {
@@ -110,6 +115,7 @@ impl Task {
             Task::Tutorial(_) => "tutorial",
             Task::Forecast(_) => "forecast",
             Task::Tagger(_) => "tagger",
+            Task::Seq2seq(_) => "seq2seq",
         }
     }
 }
@@ -278,6 +284,8 @@ pub fn run(task: Option<Task>, common: Common) -> Result<()> {
         (None, "forecast") => forecast::run(&ctx, &forecast::ForecastArgs::default()),
         (Some(Task::Tagger(args)), _) => tagger::run(&ctx, &args),
         (None, "tagger") => tagger::run(&ctx, &tagger::TaggerArgs::default()),
+        (Some(Task::Seq2seq(args)), _) => seq2seq::run(&ctx, &args),
+        (None, "seq2seq") => seq2seq::run(&ctx, &seq2seq::Seq2SeqArgs::default()),
         (None, other) => Err(anyhow::anyhow!(
             "unknown task {other:?} in the configuration"
         )),
