@@ -193,6 +193,108 @@ class ConvGru(nn.Module):
         return {"output": out, "h_n": h}
 
 
+class EncoderLayer(nn.Module):
+    """nn.TransformerEncoderLayer (batch_first, no dropout) with a key padding mask from lengths."""
+
+    def __init__(self, d_model, nhead, d_ff, norm_first, activation):
+        super().__init__()
+        self.layer = nn.TransformerEncoderLayer(d_model, nhead, d_ff, dropout=0.0, activation=activation,
+                                                batch_first=True, norm_first=norm_first)
+
+    def state_dict(self, *args, **kwargs):  # the layer's own names, without the wrapper's prefix
+        return self.layer.state_dict()
+
+    def named_parameters(self, *args, **kwargs):
+        return self.layer.named_parameters()
+
+    def forward(self, x, lengths):
+        pad = ~valid_mask(lengths, x.shape[1])
+        return {"output": self.layer(x, src_key_padding_mask=pad)}
+
+
+class DecoderLayer(nn.Module):
+    """nn.TransformerDecoderLayer (batch_first, no dropout): causal self-attention over the
+    target, cross-attention over the memory with its padding masked by lengths."""
+
+    def __init__(self, d_model, nhead, d_ff, norm_first, activation):
+        super().__init__()
+        self.layer = nn.TransformerDecoderLayer(d_model, nhead, d_ff, dropout=0.0, activation=activation,
+                                                batch_first=True, norm_first=norm_first)
+
+    def state_dict(self, *args, **kwargs):
+        return self.layer.state_dict()
+
+    def named_parameters(self, *args, **kwargs):
+        return self.layer.named_parameters()
+
+    def forward(self, target, memory, lengths):
+        causal = nn.Transformer.generate_square_subsequent_mask(target.shape[1])
+        pad = ~valid_mask(lengths, memory.shape[1])
+        out = self.layer(target, memory, tgt_mask=causal, tgt_is_causal=True, memory_key_padding_mask=pad)
+        return {"output": out}
+
+
+class Seq2SeqRef(nn.Module):
+    """The zoo's Seq2Seq (bidirectional LSTM encoder, bridged states, Bahdanau attention with
+    input feeding, LSTM decoder, read-out of [h; context]) written in PyTorch, teacher forced."""
+
+    def __init__(self, src_vocab, tgt_vocab, d_embed, d_hidden):
+        super().__init__()
+        d = 2 * d_hidden
+        self.d = d
+        self.src_embed = nn.Embedding(src_vocab, d_embed)
+        self.encoder = nn.LSTM(d_embed, d_hidden, batch_first=True, bidirectional=True)
+        self.bridge_h = nn.Linear(d, d)
+        self.bridge_c = nn.Linear(d, d)
+        self.tgt_embed = nn.Embedding(tgt_vocab, d_embed)
+        self.decoder = nn.LSTM(d_embed + d, d, batch_first=True)
+        self.attention = Bahdanau(d, d, d)
+        self.out = nn.Linear(2 * d, tgt_vocab)
+
+    def forward(self, src, tgt_in, lengths):
+        b = src.shape[0]
+        memory, (h, c) = packed(self.encoder, self.src_embed(src), lengths)
+
+        def join(t):  # [dirs, b, h] -> [1, b, dirs * h]
+            return t.view(1, 2, b, -1).transpose(1, 2).reshape(1, b, self.d)
+
+        h, c = torch.tanh(self.bridge_h(join(h))), self.bridge_c(join(c))
+        context = torch.zeros(b, self.d)
+        logits, weights = [], []
+        for t in range(tgt_in.shape[1]):
+            step = torch.cat([self.tgt_embed(tgt_in[:, t:t + 1]), context[:, None, :]], dim=2)
+            out, (h, c) = self.decoder(step, (h, c))
+            att = self.attention(out, memory, lengths)
+            context = att["context"][:, 0, :]
+            logits.append(self.out(torch.cat([out[:, 0, :], context], dim=1)))
+            weights.append(att["weights"][:, 0, :])
+        return {"logits": torch.stack(logits, 1), "attention": torch.stack(weights, 1)}
+
+
+def run_seq2seq(name, out_dir):
+    """A teacher-forced Seq2Seq case: integer inputs (no input gradients), weight gradients."""
+    torch.manual_seed(zlib.crc32(name.encode()))
+    m = Seq2SeqRef(9, 7, 5, 4)
+    src = torch.tensor([[2, 3, 4, 5, 6], [7, 8, 2, 0, 0], [3, 0, 0, 0, 0]])
+    tgt_in = torch.tensor([[0, 3, 4, 5], [0, 6, 2, 0], [0, 5, 0, 0]])
+    lengths = [5, 3, 1]
+    outputs = m(src, tgt_in, lengths)
+    up = {f"upstream.{k}": torch.randn_like(v) for k, v in outputs.items()}
+    loss = sum((v * up[f"upstream.{k}"]).sum() for k, v in outputs.items())
+    loss.backward()
+    t = {k: v.detach().clone() for k, v in m.state_dict().items()}
+    t.update({"input.src": src, "input.tgt_in": tgt_in, "lengths": torch.tensor(lengths)})
+    t.update({f"output.{k}": v.detach() for k, v in outputs.items()})
+    t.update(up)
+    for pname, p in m.named_parameters():
+        t[f"grad.{pname}"] = p.grad
+    meta = {"module": "seq2seq", "src_vocab": "9", "tgt_vocab": "7", "d_embed": "5", "d_hidden": "4",
+            "format": "recurrent-zoo-golden/1", "source": f"torch {torch.__version__}",
+            "loss": "sum_k sum(output.k * upstream.k)"}
+    save_file({k: v.contiguous() for k, v in t.items()}, str(out_dir / f"{name}.safetensors"), metadata=meta)
+    print("wrote", out_dir / f"{name}.safetensors")
+
+
 def run(name, module, inputs, lengths, meta, out_dir):
     leaves = {k: v.requires_grad_(True) for k, v in inputs.items()}
     outputs = module(*leaves.values(), lengths)
@@ -249,6 +351,28 @@ def zoo_main(out_dir):
     run("conv_gru_causal_pool", m, {"input": torch.randn(3, 8, 3)}, [8, 5, 2],
         {"module": "conv_gru", "d_input": 3, "channels": 5, "kernel": 2, "d_hidden": 4,
          "causal": "true", "pool": 2}, out_dir)
+
+    # nn.TransformerEncoderLayer: post- and pre-norm, ReLU and GELU, padding from lengths.
+    for norm_first in (False, True):
+        for activation in ("relu", "gelu"):
+            name = f"transformer_encoder_{'pre' if norm_first else 'post'}_{activation}"
+            seed(name)
+            m = EncoderLayer(8, 2, 12, norm_first, activation).eval()
+            run(name, m, {"input": torch.randn(3, 5, 8)}, [5, 3, 1],
+                {"module": "transformer_encoder_layer", "d_model": 8, "n_heads": 2, "d_ff": 12,
+                 "norm_first": str(norm_first).lower(), "activation": activation}, out_dir)
+
+    # nn.TransformerDecoderLayer: causal self-attention, cross-attention with padded memory.
+    for norm_first in (False, True):
+        name = f"transformer_decoder_{'pre' if norm_first else 'post'}_gelu"
+        seed(name)
+        m = DecoderLayer(8, 2, 12, norm_first, "gelu").eval()
+        run(name, m, {"target": torch.randn(3, 4, 8), "memory": torch.randn(3, 6, 8)}, [6, 2, 4],
+            {"module": "transformer_decoder_layer", "d_model": 8, "n_heads": 2, "d_ff": 12,
+             "norm_first": str(norm_first).lower(), "activation": "gelu"}, out_dir)
+
+    # The whole recurrent encoder-decoder with Bahdanau attention, teacher forced.
+    run_seq2seq("seq2seq_bahdanau", out_dir)
 
 
 def main():

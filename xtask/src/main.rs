@@ -5,6 +5,8 @@
 //! - `bench [--configs A,B,C] [--cells rnn,lstm,gru] [--modes fwd,fwdbwd]`: our layers
 //!   against PyTorch (when a Python with torch is found) and our composite path; writes
 //!   docs/benchmarks.md and its chart.
+//! - `compare [--quick] [--budget-minutes M] [--backend B]`: SimpleRNN, LSTM, GRU,
+//!   LayerNorm-LSTM and a Transformer measured side by side; writes docs/compare.md.
 //! - `inspect FILE [--format csv|text|conll]`: what a data file holds.
 //! - `train TASK [OPTIONS]`: trains a model and writes a run directory.
 //! - `predict RUN_DIR [OPTIONS]`: uses a finished run (generates text, forecasts, tags).
@@ -12,6 +14,7 @@
 //! Logs of the libraries go to standard error; `RECURRENT_LOG=info` (or `debug`) shows more.
 
 mod bench;
+mod compare;
 mod inspect;
 mod parity;
 mod predict;
@@ -61,6 +64,10 @@ enum Task {
     /// A, B and C, and writes docs/benchmarks.md with a chart. The criterion benchmarks
     /// against burn-nn stay under `cargo bench -p recurrent-cells`.
     Bench(bench::BenchArgs),
+    /// Measures SimpleRNN, LSTM, GRU, LayerNorm-LSTM and a Transformer at one width:
+    /// parameters, FLOPs per step, training throughput, the adding problem, the copy task and
+    /// a char-LM at an equal time budget; writes docs/compare.md and its plots.
+    Compare(compare::CompareArgs),
     /// Trains a model and writes a run directory (default: a short char-lm run).
     Train {
         /// The task (default: a short char-lm run on the bundled Hamlet).
@@ -127,6 +134,7 @@ fn main() -> Result<()> {
         } => parity::run(backend, tolerance, &files),
         Task::Test { skip_wgpu } => test(skip_wgpu),
         Task::Bench(args) => bench::run(&args),
+        Task::Compare(args) => compare::run(&args),
         Task::Inspect { file, format } => inspect::run(&file, format),
         Task::Train { task, common } => train::run(task, common),
         Task::Predict(args) => predict::run(&args),

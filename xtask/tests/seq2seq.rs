@@ -167,3 +167,46 @@ fn tsv_files_train_and_malformed_lines_name_file_and_line() {
     let err = failure(&xtask(&["train", "seq2seq", "--attention", "cosine"]));
     assert!(err.contains("cosine"), "{err}");
 }
+
+#[test]
+fn the_transformer_learns_the_date_task_and_predict_rebuilds_it() {
+    let dir = scratch("transformer");
+    let out = dir.join("run");
+    let out_s = out.to_str().unwrap();
+    let stdout = ok(&xtask(&[
+        "train",
+        "seq2seq",
+        "--model",
+        "transformer",
+        "--hidden",
+        "64",
+        "--examples",
+        "2000",
+        "--epochs",
+        "3",
+        "--beam",
+        "2",
+        "--out",
+        out_s,
+    ]));
+    assert!(stdout.contains("Transformer 2+2 layers of 64"), "{stdout}");
+    assert!(out.join("attention-1.png").is_file());
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let chars = metrics["test"]["char_accuracy"].as_f64().unwrap();
+    // Chance is about 1/10 per character; three short epochs get most of them.
+    assert!(chars > 0.6, "character accuracy {chars}");
+    let settings = std::fs::read_to_string(out.join("config.toml")).unwrap();
+    assert!(settings.contains("[settings.transformer]"), "{settings}");
+    let data = dir.join("dates.txt");
+    std::fs::write(&data, "April 22, 2019\n3/4/05\n").unwrap();
+    let translated = ok(&xtask(&[
+        "predict",
+        out_s,
+        "--data",
+        data.to_str().unwrap(),
+    ]));
+    let lines: Vec<&str> = translated.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 2, "{translated}");
+    assert!(lines.iter().all(|l| !l.is_empty()), "{translated}");
+}

@@ -1,6 +1,7 @@
 //! Every network a task can choose from the zoo trains end to end from the command line and
-//! `predict` rebuilds it from its run directory: char-lm's cells, residual stacks and
-//! recurrent dropout; the tagger's architectures and merge modes; the forecaster's hybrids.
+//! `predict` rebuilds it from its run directory: char-lm's cells, residual stacks,
+//! recurrent dropout and Transformer; the tagger's architectures (the Transformer's too) and
+//! merge modes; the forecaster's hybrids; the comparison's quick run.
 //! Choices that cannot work are clear errors, and `--help` lists them.
 
 mod common;
@@ -47,10 +48,11 @@ fn char_lm_cells_residual_and_recurrent_dropout_train_and_predict() {
         "the quick brown fox jumps over the lazy dog.\n".repeat(40),
     )
     .unwrap();
-    let variants: [&[&str]; 3] = [
+    let variants: [&[&str]; 4] = [
         &["--cell", "ln-lstm"],
         &["--cell", "gru", "--layers", "2", "--residual"],
         &["--recurrent-dropout", "0.25", "--layers", "2"],
+        &["--model", "transformer", "--layers", "1", "--heads", "2"],
     ];
     for (k, extra) in variants.iter().enumerate() {
         let out = dir.join(format!("run-{k}"));
@@ -76,7 +78,13 @@ fn char_lm_cells_residual_and_recurrent_dropout_train_and_predict() {
         match k {
             0 => assert!(settings.contains("kind = \"ln-lstm\""), "{settings}"),
             1 => assert!(settings.contains("residual = true") && settings.contains("n_layers = 2")),
-            _ => assert!(settings.contains("recurrent_dropout = 0.25"), "{settings}"),
+            2 => assert!(settings.contains("recurrent_dropout = 0.25"), "{settings}"),
+            _ => assert!(
+                settings.contains("[settings.transformer]")
+                    && settings.contains("d_model = 12")
+                    && settings.contains("max_len = 20"),
+                "{settings}"
+            ),
         }
         let predict = |seed: &str| {
             ok(&xtask(&[
@@ -176,9 +184,38 @@ fn tagger_architectures_and_merge_modes_train_and_predict() {
         assert_eq!(lines.len(), 10, "{tagged}");
         assert!(lines[0].starts_with("Kim\t"), "{tagged}");
     }
-    let err = failure(&xtask(&["train", "tagger", "--model", "transformer"]));
+    // The Transformer encoder: two layers of 2 x --hidden with --heads heads.
+    let out = dir.join("run-transformer");
+    let stdout = ok(&xtask(&[
+        "train",
+        "tagger",
+        "--data",
+        data.to_str().unwrap(),
+        "--model",
+        "transformer",
+        "--hidden",
+        "8",
+        "--heads",
+        "2",
+        "--char-features",
+        "6",
+        "--epochs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(stdout.contains("transformer 2x16 (2 heads)"), "{stdout}");
+    assert!(config(&out).contains("architecture = \"transformer\""));
+    let tagged = ok(&xtask(&[
+        "predict",
+        out.to_str().unwrap(),
+        "--data",
+        plain.to_str().unwrap(),
+    ]));
+    assert!(tagged.lines().any(|l| l.starts_with("Kim\t")), "{tagged}");
+    let err = failure(&xtask(&["train", "tagger", "--model", "mamba"]));
     assert!(
-        err.contains("bilstm, bilstm-attention or cnn-bilstm"),
+        err.contains("bilstm, bilstm-attention, cnn-bilstm or transformer"),
         "{err}"
     );
     let err = failure(&xtask(&["train", "tagger", "--merge", "none"]));
@@ -289,4 +326,38 @@ fn help_lists_the_choices() {
         "{help}"
     );
     assert!(help.contains("ln-lstm"), "{help}");
+}
+
+#[test]
+fn compare_measures_every_network_and_writes_its_report() {
+    let dir = scratch("compare");
+    let stdout = ok(&xtask(&[
+        "compare",
+        "--quick",
+        "--steps",
+        "2",
+        "--hidden",
+        "8",
+        "--models",
+        "rnn,gru,transformer",
+        "--char-lm-data",
+        "none",
+        "--out",
+        dir.to_str().unwrap(),
+    ]));
+    assert!(
+        stdout.contains("| SimpleRNN |") && stdout.contains("| Transformer |"),
+        "{stdout}"
+    );
+    let md = std::fs::read_to_string(dir.join("compare.md")).unwrap();
+    assert!(md.contains("cargo xtask compare --quick"), "{md}");
+    for png in [
+        "compare_adding.png",
+        "compare_copy.png",
+        "compare_curves.png",
+    ] {
+        assert!(dir.join(png).is_file(), "{png}");
+    }
+    let err = failure(&xtask(&["compare", "--models", "lstm,mamba"]));
+    assert!(err.contains("mamba"), "{err}");
 }

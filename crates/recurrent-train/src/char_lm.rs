@@ -1,5 +1,7 @@
-//! The character-level language-model task: a zoo [`CharLm`] (embedding, recurrent stack,
-//! read-out over the vocabulary) trained on bptt windows of a text split by position
+//! The character-level language-model task: a zoo [`CharLm`](recurrent_zoo::models::CharLm) (embedding, recurrent stack,
+//! read-out over the vocabulary) or a decoder-only
+//! [`TransformerLm`](recurrent_zoo::transformer::TransformerLm) (`transformer`),
+//! trained on bptt windows of a text split by position
 //! (vocabulary from the training part only); validation loss in nats per character;
 //! generation by sampling (temperature, top-k), greedy or beam search.
 
@@ -15,7 +17,8 @@ use recurrent_data::{
     split_text,
 };
 pub use recurrent_zoo::decode::Sampling;
-use recurrent_zoo::models::{CharLm, CharLmConfig};
+use recurrent_zoo::models::{CharLmConfig, LanguageModel};
+use recurrent_zoo::transformer::TransformerLmConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, TrainError};
@@ -43,6 +46,11 @@ pub struct CharLmTaskConfig {
     /// The network: embedding size, cell, hidden size, layers, residual, dropout and
     /// recurrent dropout (`vocab` comes from the tokenizer).
     pub model: CharLmConfig,
+    /// A decoder-only Transformer instead of the recurrent network (`--model transformer`;
+    /// its `vocab` comes from the tokenizer, and its `max_len` must hold a window). `None`
+    /// trains `model`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transformer: Option<TransformerLmConfig>,
     /// The training loop: epochs, optimiser (Adam 4e-3), clipping (norm 5), schedule
     /// (cosine to 2e-4), early stopping on validation loss, time budget, seed.
     pub fit: FitConfig,
@@ -63,6 +71,7 @@ impl CharLmTaskConfig {
             batch_size: 64,
             // The vocabulary size is set when the tokenizer is fitted.
             model: CharLmConfig::new(0).with_n_layers(2).with_dropout(0.25),
+            transformer: None,
             // Early stopping on the validation loss also means a run cut short by its time
             // budget returns the best complete epoch's weights, not a worse partial one.
             fit: FitConfig {
@@ -82,6 +91,54 @@ impl CharLmTaskConfig {
             ..self.model.clone()
         }
     }
+
+    /// The Transformer's settings for `vocab` ids, when the run trains one.
+    pub fn transformer_config(&self, vocab: usize) -> Option<TransformerLmConfig> {
+        self.transformer
+            .as_ref()
+            .map(|t| TransformerLmConfig { vocab, ..t.clone() })
+    }
+
+    /// The model of these settings for `vocab` ids on `device`: the Transformer when set,
+    /// else the recurrent network.
+    ///
+    /// Errors: invalid network settings, or windows longer than the Transformer's positions.
+    pub fn init_model(&self, vocab: usize, device: &Device) -> Result<LanguageModel> {
+        match self.transformer_config(vocab) {
+            Some(t) => {
+                if self.seq_len > t.max_len {
+                    return Err(TrainError::invalid(
+                        "char-lm",
+                        format!(
+                            "windows of {} characters do not fit the Transformer's {} positions \
+                             (raise max_len or lower seq_len)",
+                            self.seq_len, t.max_len
+                        ),
+                    ));
+                }
+                Ok(LanguageModel::Transformer(t.try_init(device)?))
+            }
+            None => Ok(LanguageModel::Recurrent(
+                self.model_config(vocab).try_init(device)?,
+            )),
+        }
+    }
+
+    /// A one-line description of the network: `LSTM 2x256` or `Transformer 2x128 (4 heads)`.
+    pub fn describe_model(&self) -> String {
+        match &self.transformer {
+            Some(t) => format!(
+                "Transformer {}x{} ({} heads, feed-forward {}, context {})",
+                t.n_layers, t.d_model, t.n_heads, t.d_ff, t.max_len
+            ),
+            None => format!(
+                "{} {}x{}",
+                self.model.kind.to_string().to_uppercase(),
+                self.model.n_layers,
+                self.model.d_hidden
+            ),
+        }
+    }
 }
 
 /// The weights file of a char-lm run (and of each ensemble member).
@@ -98,7 +155,7 @@ pub struct CharLmRunFiles {
     /// The tokenizer fitted on the training text.
     pub tokenizer: Tokenizer,
     /// The model.
-    pub model: CharLm,
+    pub model: LanguageModel,
 }
 
 /// Reads the char-lm run in `dir` (`config.toml`, `tokenizer.json`, `model.safetensors`)
@@ -111,9 +168,7 @@ pub fn load_run(dir: &Path, device: &Device) -> Result<CharLmRunFiles> {
         SavedRun::read(&dir.join(CONFIG_FILE))?.settings_of("char-lm")?;
     let tokenizer = Tokenizer::load(&dir.join(TOKENIZER_FILE))?;
     let model = load_weights(
-        config
-            .model_config(tokenizer.vocab_size())
-            .try_init(device)?,
+        config.init_model(tokenizer.vocab_size(), device)?,
         &dir.join(MODEL_FILE),
     )?;
     Ok(CharLmRunFiles {
@@ -127,7 +182,7 @@ pub fn load_run(dir: &Path, device: &Device) -> Result<CharLmRunFiles> {
 #[derive(Debug)]
 pub struct CharLmRun {
     /// The trained model (without autodiff).
-    pub model: CharLm,
+    pub model: LanguageModel,
     /// The tokenizer fitted on the training text.
     pub tokenizer: Tokenizer,
     /// Per-epoch records (`loss`, and `val_loss` in nats per character).
@@ -163,13 +218,18 @@ fn batch_tensors(
 }
 
 /// Mean cross-entropy (nats per character) of `model` over every window of `ds`.
-pub fn evaluate(model: &CharLm, ds: &LanguageModelDataset, batch: usize, device: &Device) -> f64 {
+pub fn evaluate(
+    model: &LanguageModel,
+    ds: &LanguageModelDataset,
+    batch: usize,
+    device: &Device,
+) -> f64 {
     let loss_fn = CrossEntropyLossConfig::new().init(device);
     let all: Vec<usize> = (0..ds.starts().len()).collect();
     let (mut sum, mut count) = (0.0, 0usize);
     for chunk in all.chunks(batch.max(1)) {
         let (x, y) = batch_tensors(ds, chunk, device);
-        let (logits, _) = model.forward(x, None);
+        let logits = model.logits(x);
         let [b, s, v] = logits.dims();
         let loss = loss_fn.forward(logits.reshape([b * s, v]), y);
         sum += f64::from(loss.into_scalar::<f32>()) * (b * s) as f64;
@@ -235,7 +295,7 @@ impl CharLmData {
 /// Mean cross-entropy (nats per character) over every window of `ds` of the ensemble that
 /// averages the members' next-character probabilities: `-mean(log(mean_k p_k(y)))`.
 pub fn evaluate_ensemble(
-    models: &[&CharLm],
+    models: &[&LanguageModel],
     ds: &LanguageModelDataset,
     batch: usize,
     device: &Device,
@@ -249,7 +309,7 @@ pub fn evaluate_ensemble(
         let (x, y) = batch_tensors(ds, chunk, device);
         let mut probs: Option<Tensor<2>> = None;
         for model in models {
-            let (logits, _) = model.forward(x.clone(), None);
+            let logits = model.logits(x.clone());
             let [b, s, v] = logits.dims();
             let p = burn::tensor::activation::softmax(logits.reshape([b * s, v]), 1);
             probs = Some(match probs {
@@ -283,7 +343,7 @@ struct CharLmTask<'a> {
 }
 
 impl FitTask for CharLmTask<'_> {
-    type Model = CharLm;
+    type Model = LanguageModel;
     type Batch = Vec<usize>;
 
     fn train_batches(&self, _epoch: usize, rng: &mut StdRng) -> Result<Vec<Vec<usize>>> {
@@ -293,18 +353,18 @@ impl FitTask for CharLmTask<'_> {
 
     fn step(
         &self,
-        model: &CharLm,
+        model: &LanguageModel,
         batch: &Vec<usize>,
         _ctx: &mut StepContext<'_>,
     ) -> Result<StepOutput> {
         let (x, y) = batch_tensors(&self.train, batch, &self.device);
-        let (logits, _) = model.forward(x, None);
+        let logits = model.logits(x);
         let [b, s, v] = logits.dims();
         let loss = self.loss.forward(logits.reshape([b * s, v]), y);
         Ok(StepOutput::new(loss, (b * s) as f64))
     }
 
-    fn validate(&self, model: &CharLm) -> Result<BTreeMap<String, f64>> {
+    fn validate(&self, model: &LanguageModel) -> Result<BTreeMap<String, f64>> {
         let device = model.devices().first().cloned().unwrap_or_default();
         let loss = evaluate(model, &self.valid, self.config.batch_size, &device);
         Ok(BTreeMap::from([("loss".to_owned(), loss)]))
@@ -334,9 +394,7 @@ pub fn train_char_lm(
         test: test_ds,
     } = CharLmData::load(config)?;
     device.seed(config.fit.seed);
-    let model = config
-        .model_config(tokenizer.vocab_size())
-        .try_init(device)?;
+    let model = config.init_model(tokenizer.vocab_size(), device)?;
     let task = CharLmTask {
         config,
         train: train_ds,
@@ -367,7 +425,7 @@ pub fn train_char_lm(
 /// Errors: a prime with characters the tokenizer cannot encode, a temperature that is not
 /// above 0, a beam width of 0.
 pub fn generate(
-    model: &CharLm,
+    model: &LanguageModel,
     tokenizer: &Tokenizer,
     prime: &str,
     length: usize,

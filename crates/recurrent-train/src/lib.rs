@@ -51,6 +51,7 @@
 pub mod baselines;
 pub mod bench;
 pub mod char_lm;
+pub mod compare;
 pub mod early_stopping;
 pub mod ensemble;
 pub mod error;

@@ -1,5 +1,6 @@
 //! The sequence-to-sequence task: character-level translation of `source<TAB>target` pairs
-//! with the zoo's [`Seq2Seq`] (a recurrent encoder, attention, a recurrent decoder), trained
+//! with the zoo's [`Seq2Seq`](recurrent_zoo::models::Seq2Seq) (a recurrent encoder, attention, a
+//! recurrent decoder) or [`TransformerSeq2Seq`](recurrent_zoo::transformer::TransformerSeq2Seq), trained
 //! with teacher forcing or scheduled sampling and scored by exact match and character
 //! accuracy, decoded greedily and by beam search.
 //!
@@ -22,8 +23,9 @@ use recurrent_data::pairs::{
     Pair, char_vocab, date_dataset, decode_chars, encode_chars, read_pairs, split_pairs,
 };
 use recurrent_data::{SplitFractions, Vocab, bucket_order};
-use recurrent_zoo::models::{Seq2Seq, Seq2SeqConfig, sequence_cross_entropy};
+use recurrent_zoo::models::{Seq2SeqConfig, Translator, sequence_cross_entropy};
 use recurrent_zoo::search::{Limits, Search};
+use recurrent_zoo::transformer::TransformerSeq2SeqConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::early_stopping::Mode;
@@ -62,6 +64,11 @@ pub struct Seq2SeqTaskConfig {
     pub max_target: usize,
     /// The network (vocabulary sizes come from the data).
     pub model: Seq2SeqConfig,
+    /// A Transformer encoder-decoder instead of the recurrent network (`--model
+    /// transformer`; vocabulary sizes come from the data, and `max_len` must hold the
+    /// longest source and target). `None` trains `model`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transformer: Option<TransformerSeq2SeqConfig>,
     /// Pairs per batch.
     pub batch_size: usize,
     /// Width of the beam search scored at the end (1 = greedy only).
@@ -102,6 +109,7 @@ impl Seq2SeqTaskConfig {
             max_source: 48,
             max_target: 32,
             model: Seq2SeqConfig::new(0, 0).with_d_embed(32).with_d_hidden(64),
+            transformer: None,
             batch_size: 64,
             beam_width: 4,
             length_penalty: 1.0,
@@ -115,6 +123,78 @@ impl Seq2SeqTaskConfig {
             src_vocab: data.src_vocab.len(),
             tgt_vocab: data.tgt_vocab.len(),
             ..self.model.clone()
+        }
+    }
+
+    /// The model of these settings for `data`'s vocabularies on `device`: the Transformer
+    /// when set, else the recurrent network.
+    ///
+    /// Errors: invalid settings, or a Transformer whose positions cannot hold the longest
+    /// source or target.
+    pub fn init_model(&self, data: &Seq2SeqData, device: &Device) -> Result<Translator> {
+        self.init_for(data.src_vocab.len(), data.tgt_vocab.len(), device)
+    }
+
+    /// [`Seq2SeqTaskConfig::init_model`] from the vocabulary sizes (a run read back).
+    pub fn init_for(
+        &self,
+        src_vocab: usize,
+        tgt_vocab: usize,
+        device: &Device,
+    ) -> Result<Translator> {
+        match &self.transformer {
+            Some(t) => {
+                let longest = self.max_source.max(self.max_target + 1);
+                if longest > t.max_len {
+                    return Err(TrainError::invalid(
+                        "seq2seq",
+                        format!(
+                            "sources of {} and targets of {} characters do not fit the \
+                             Transformer's {} positions (max_len)",
+                            self.max_source, self.max_target, t.max_len
+                        ),
+                    ));
+                }
+                let config = TransformerSeq2SeqConfig {
+                    src_vocab,
+                    tgt_vocab,
+                    ..t.clone()
+                };
+                Ok(Translator::Transformer(config.try_init(device)?))
+            }
+            None => {
+                let config = Seq2SeqConfig {
+                    src_vocab,
+                    tgt_vocab,
+                    ..self.model.clone()
+                };
+                Ok(Translator::Recurrent(config.try_init(device)?))
+            }
+        }
+    }
+
+    /// A one-line description of the network.
+    pub fn describe_model(&self) -> String {
+        match &self.transformer {
+            Some(t) => format!(
+                "Transformer {}+{} layers of {} ({} heads, feed-forward {})",
+                t.n_encoder_layers, t.n_decoder_layers, t.d_model, t.n_heads, t.d_ff
+            ),
+            None => {
+                let m = &self.model;
+                format!(
+                    "{}{} encoder of {}, {} attention, embeddings of {}",
+                    if m.bidirectional {
+                        "bidirectional "
+                    } else {
+                        ""
+                    },
+                    m.kind.to_string().to_uppercase(),
+                    m.d_hidden,
+                    m.attention,
+                    m.d_embed
+                )
+            }
         }
     }
 }
@@ -320,7 +400,7 @@ pub fn make_batch(pairs: &[&EncodedPair], vocab: &Vocab, device: &Device) -> Res
     })
 }
 
-/// Training a [`Seq2Seq`] on a [`Seq2SeqData`].
+/// Training a [`Translator`] on a [`Seq2SeqData`].
 #[derive(Debug)]
 pub struct Seq2SeqTask<'a> {
     data: &'a Seq2SeqData,
@@ -354,7 +434,7 @@ impl<'a> Seq2SeqTask<'a> {
 }
 
 impl FitTask for Seq2SeqTask<'_> {
-    type Model = Seq2Seq;
+    type Model = Translator;
     type Batch = Seq2SeqBatch;
 
     /// Pairs of similar source length batched together, batches in a random order.
@@ -373,7 +453,7 @@ impl FitTask for Seq2SeqTask<'_> {
 
     fn step(
         &self,
-        model: &Seq2Seq,
+        model: &Translator,
         batch: &Seq2SeqBatch,
         ctx: &mut StepContext<'_>,
     ) -> Result<StepOutput> {
@@ -396,7 +476,7 @@ impl FitTask for Seq2SeqTask<'_> {
 
     /// `loss` (teacher forcing), `exact_match` and `char_accuracy` of greedy decoding on the
     /// validation part.
-    fn validate(&self, model: &Seq2Seq) -> Result<BTreeMap<String, f64>> {
+    fn validate(&self, model: &Translator) -> Result<BTreeMap<String, f64>> {
         let pairs: Vec<&EncodedPair> = self.data.valid_encoded.iter().collect();
         let mut loss_sum = 0.0;
         let mut count = 0.0;
@@ -472,7 +552,7 @@ pub fn char_matches(output: &str, target: &str) -> (usize, usize) {
 
 /// Decodes every source of `pairs` with `search` and scores the outputs.
 pub fn evaluate(
-    model: &Seq2Seq,
+    model: &Translator,
     pairs: &[Pair],
     data: &Seq2SeqData,
     search: Search,
@@ -501,7 +581,7 @@ pub fn evaluate(
 ///
 /// Errors: an empty source (naming its position), or a decoding error.
 pub fn translate(
-    model: &Seq2Seq,
+    model: &Translator,
     data: &Seq2SeqData,
     sources: &[&str],
     search: Search,
@@ -524,7 +604,7 @@ pub fn translate(
 /// [`translate`] with the vocabularies given apart (a run read back from disk).
 #[allow(clippy::too_many_arguments)]
 pub fn translate_with(
-    model: &Seq2Seq,
+    model: &Translator,
     src_vocab: &Vocab,
     tgt_vocab: &Vocab,
     sources: &[&str],
@@ -555,7 +635,7 @@ pub fn translate_with(
 /// The attention weights of `model` over `source` while it reads `target` (teacher
 /// forcing): rows are the target characters then `<eos>`, columns the source characters.
 pub fn attention_map(
-    model: &Seq2Seq,
+    model: &Translator,
     data: &Seq2SeqData,
     pair: &Pair,
     device: &Device,
@@ -590,11 +670,11 @@ pub fn train_seq2seq(
     checkpoints: Option<&RunDir>,
     resume: bool,
     observer: impl FnMut(FitEvent<'_>),
-) -> Result<Fitted<Seq2Seq>> {
+) -> Result<Fitted<Translator>> {
     let mut fit_config = config.fit.clone();
     fit_config.seed = seed;
     device.seed(seed);
-    let model = config.model_config(data).try_init(device)?;
+    let model = config.init_model(data, device)?;
     let task = Seq2SeqTask::new(data, config.batch_size, config.max_target, device)?;
     fit(&fit_config, &task, model, checkpoints, resume, observer)
 }

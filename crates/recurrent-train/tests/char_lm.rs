@@ -186,7 +186,7 @@ fn every_cell_and_the_residual_stack_learn_and_reload_from_their_run_directory()
         let device = Device::flex();
         let reloaded = load_run(&dir, &device).unwrap();
         assert_eq!(reloaded.config, config);
-        let sample = |model: &recurrent_zoo::models::CharLm| {
+        let sample = |model: &recurrent_zoo::models::LanguageModel| {
             generate(
                 model,
                 &run.tokenizer,
@@ -238,4 +238,58 @@ fn an_ensemble_scores_averaged_probabilities() {
         "ensemble {both} vs members {la} {lb}"
     );
     assert!(evaluate_ensemble(&[], &data.valid, 8, &device).is_nan());
+}
+
+#[test]
+fn the_transformer_learns_reloads_and_generates_past_its_context() {
+    use recurrent_train::char_lm::{MODEL_FILE, TOKENIZER_FILE, load_run};
+    use recurrent_train::weights::save_weights;
+    use recurrent_zoo::transformer::TransformerLmConfig;
+
+    let text = "to be or not to be, that is the question.\n".repeat(60);
+    let mut config = small(text_file("transformer.txt", &text));
+    config.transformer = Some(
+        TransformerLmConfig::new(0)
+            .with_d_model(32)
+            .with_n_heads(4)
+            .with_d_ff(64)
+            .with_n_layers(2)
+            .with_dropout(0.0)
+            .with_max_len(20),
+    );
+    config.fit.lr = 3e-3;
+    let run = train_char_lm(&config, &Device::flex().autodiff(), None, false, |_| {}).unwrap();
+    assert_eq!(run.model.family(), "transformer");
+    let records = run.history.records();
+    let (first, last) = (records[0].train["loss"], records[3].train["loss"]);
+    assert!(last < first && last < 2.0, "loss {first} -> {last}");
+
+    // The run reads back and generates the same 60 characters (three times its context).
+    let dir = std::env::temp_dir().join(format!(
+        "recurrent-charlm-transformer-run-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let run_dir = recurrent_train::RunDir::create(&dir).unwrap();
+    recurrent_train::write_config(&run_dir, "char-lm", "flex", &config).unwrap();
+    run.tokenizer.save(&dir.join(TOKENIZER_FILE)).unwrap();
+    save_weights(&run.model, &dir.join(MODEL_FILE)).unwrap();
+    let device = Device::flex();
+    let reloaded = load_run(&dir, &device).unwrap();
+    assert_eq!(reloaded.config, config);
+    let sample = |model: &recurrent_zoo::models::LanguageModel, sampling| {
+        generate(model, &run.tokenizer, "to be", 60, sampling, 3, &device).unwrap()
+    };
+    let greedy = sample(&run.model, Sampling::Greedy);
+    assert_eq!(greedy.chars().count(), 60);
+    assert_eq!(greedy, sample(&reloaded.model, Sampling::Greedy));
+    let beam = sample(&run.model, Sampling::Beam { width: 3 });
+    assert_eq!(beam.chars().count(), 60);
+
+    // Windows longer than the context are refused by name.
+    let mut long = config.clone();
+    long.seq_len = 40;
+    let err = train_char_lm(&long, &Device::flex().autodiff(), None, false, |_| {}).unwrap_err();
+    assert!(err.to_string().contains("positions"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -44,6 +44,14 @@
 //!   [`search::decode_batch`] (greedy, sampling with temperature, top-k and top-p, beam
 //!   search with an end token and length normalisation).
 //!
+//! # Transformer
+//! [`transformer`]: encoder layers on burn's modules under PyTorch's names
+//! ([`transformer::TransformerLayers`], pre- or post-norm, ReLU or GELU), sinusoidal or
+//! learned positions, a decoder-only language model with a reorderable key/value cache
+//! ([`transformer::TransformerLm`], [`transformer::KvCache`]), an encoder classifier, the
+//! tagger's `transformer` architecture, and an encoder-decoder
+//! ([`transformer::TransformerSeq2Seq`]).
+//!
 //! The crate picks no backend: models run on whatever device they are built on, and train
 //! on an autodiff device. Errors are [`ZooError`]s.
 //!
@@ -71,6 +79,7 @@ pub mod models;
 mod recurrent;
 pub mod search;
 mod stack;
+pub mod transformer;
 pub mod weights;
 
 pub use bidirectional::{Bidirectional, BidirectionalConfig, BidirectionalOutput, MergeMode};

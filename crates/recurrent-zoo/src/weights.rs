@@ -100,7 +100,7 @@ pub fn tensor<const D: usize>(
 }
 
 /// The data of tensor `name` of `dict` as `f32`, checked to have `shape`.
-fn tensor_data(dict: &StateDict, name: &str, shape: &[usize]) -> Result<TensorData> {
+pub(crate) fn tensor_data(dict: &StateDict, name: &str, shape: &[usize]) -> Result<TensorData> {
     let data = dict.get(name).ok_or_else(|| ZooError::MissingTensor {
         name: name.to_owned(),
     })?;
@@ -152,7 +152,7 @@ fn load_optional<const D: usize>(
 }
 
 /// Transposes 2-D tensor data (`[a, b]` → `[b, a]`).
-fn transpose(data: TensorData) -> TensorData {
+pub(crate) fn transpose(data: TensorData) -> TensorData {
     let [a, b] = [data.shape()[0], data.shape()[1]];
     let values = data
         .convert::<f32>()

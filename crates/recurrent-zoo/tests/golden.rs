@@ -11,6 +11,11 @@ use recurrent_zoo::attention::{
     AdditiveAttentionConfig, AttentionInput, DotAttentionConfig, LuongScore,
 };
 use recurrent_zoo::conv::{CnnRecurrentConfig, ConvFrontEndConfig};
+use recurrent_zoo::models::{Seq2SeqAttention, Seq2SeqConfig};
+use recurrent_zoo::transformer::{
+    FeedForwardActivation, TransformerLayersConfig, TransformerSeq2SeqConfig, decoder_layer,
+    encoder_layer, padding_mask,
+};
 use recurrent_zoo::{PytorchWeights, RecurrentConfig, RecurrentKind, RecurrentStackConfig};
 
 const TOLERANCE: f32 = 1e-4;
@@ -239,4 +244,159 @@ fn conv_gru_matches_pytorch() {
 #[test]
 fn causal_pooled_conv_gru_matches_pytorch() {
     check_conv_gru("conv_gru_causal_pool");
+}
+
+/// burn's layer configuration for a Transformer case (no dropout).
+fn transformer_config(c: &Case) -> (usize, usize, usize, bool, FeedForwardActivation) {
+    (
+        c.meta("d_model"),
+        c.meta("n_heads"),
+        c.meta("d_ff"),
+        c.flag("norm_first"),
+        c.dict.metadata["activation"].parse().unwrap(),
+    )
+}
+
+fn check_encoder_layer(name: &str) {
+    for (backend, device) in devices() {
+        let c = Case::load(name, &device);
+        let (d_model, n_heads, d_ff, norm_first, activation) = transformer_config(&c);
+        // One layer of the zoo's stack; post-norm stacks have no final norm, and a pre-norm
+        // stack's final norm is PyTorch's `nn.TransformerEncoder(norm=...)`, not part of the
+        // layer, so the layer is run on its own here.
+        let layers = TransformerLayersConfig::new(d_model, n_heads, d_ff, 1)
+            .with_dropout(0.0)
+            .with_norm_first(norm_first)
+            .with_activation(activation)
+            .try_init(&c.device)
+            .unwrap();
+        let layer = layers
+            .layers
+            .into_iter()
+            .next()
+            .unwrap()
+            .load(&c.dict, "")
+            .unwrap();
+        let x = c.input("input");
+        let seq = x.dims()[1];
+        let out = encoder_layer(
+            &layer,
+            x.clone(),
+            Some(padding_mask(c.lengths(), seq)),
+            false,
+        );
+        c.check(
+            &format!("{name} on {backend}"),
+            vec![("output", out)],
+            vec![("input", x)],
+            |g| layer.grads(g, ""),
+        );
+    }
+}
+
+#[test]
+fn transformer_encoder_layer_post_norm_relu_matches_pytorch() {
+    check_encoder_layer("transformer_encoder_post_relu");
+}
+
+#[test]
+fn transformer_encoder_layer_post_norm_gelu_matches_pytorch() {
+    check_encoder_layer("transformer_encoder_post_gelu");
+}
+
+#[test]
+fn transformer_encoder_layer_pre_norm_relu_matches_pytorch() {
+    check_encoder_layer("transformer_encoder_pre_relu");
+}
+
+#[test]
+fn transformer_encoder_layer_pre_norm_gelu_matches_pytorch() {
+    check_encoder_layer("transformer_encoder_pre_gelu");
+}
+
+fn check_decoder_layer(name: &str) {
+    for (backend, device) in devices() {
+        let c = Case::load(name, &device);
+        let (d_model, n_heads, d_ff, norm_first, activation) = transformer_config(&c);
+        let config = TransformerSeq2SeqConfig::new(2, 2)
+            .with_d_model(d_model)
+            .with_n_heads(n_heads)
+            .with_d_ff(d_ff)
+            .with_n_decoder_layers(1)
+            .with_dropout(0.0)
+            .with_norm_first(norm_first)
+            .with_activation(activation);
+        let model = config.try_init(&c.device).unwrap();
+        let layer = model
+            .decoder
+            .into_iter()
+            .next()
+            .unwrap()
+            .load(&c.dict, "")
+            .unwrap();
+        let (target, memory) = (c.input("target"), c.input("memory"));
+        let steps = memory.dims()[1];
+        let (out, _) = decoder_layer(
+            &layer,
+            target.clone(),
+            memory.clone(),
+            Some(padding_mask(c.lengths(), steps)),
+        );
+        c.check(
+            &format!("{name} on {backend}"),
+            vec![("output", out)],
+            vec![("target", target), ("memory", memory)],
+            |g| layer.grads(g, ""),
+        );
+    }
+}
+
+#[test]
+fn transformer_decoder_layer_post_norm_matches_pytorch() {
+    check_decoder_layer("transformer_decoder_post_gelu");
+}
+
+#[test]
+fn transformer_decoder_layer_pre_norm_matches_pytorch() {
+    check_decoder_layer("transformer_decoder_pre_gelu");
+}
+
+#[test]
+fn seq2seq_with_bahdanau_attention_matches_pytorch() {
+    for (backend, device) in devices() {
+        let c = Case::load("seq2seq_bahdanau", &device);
+        let model = Seq2SeqConfig::new(c.meta("src_vocab"), c.meta("tgt_vocab"))
+            .with_d_embed(c.meta("d_embed"))
+            .with_d_hidden(c.meta("d_hidden"))
+            .with_kind(RecurrentKind::Lstm)
+            .with_bidirectional(true)
+            .with_attention(Seq2SeqAttention::Bahdanau)
+            .init(&c.device)
+            .load(&c.dict, "")
+            .unwrap();
+        let ids = |name: &str| -> Tensor<2, Int> {
+            Tensor::from_data(c.dict.get(name).unwrap().clone(), &c.device)
+        };
+        let lengths: Vec<usize> = c
+            .dict
+            .get("lengths")
+            .unwrap()
+            .clone()
+            .convert::<i64>()
+            .try_into_vec::<i64>()
+            .unwrap()
+            .into_iter()
+            .map(|l| l as usize)
+            .collect();
+        // Teacher forcing 1: every step is fed the true previous token, as in the case.
+        let out = model
+            .forward(ids("input.src"), &lengths, ids("input.tgt_in"), 1.0, 0)
+            .unwrap();
+        c.check(
+            &format!("seq2seq on {backend}"),
+            vec![("logits", out.logits), ("attention", out.attention)],
+            vec![],
+            |g| model.grads(g, ""),
+        );
+    }
 }

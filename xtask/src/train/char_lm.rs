@@ -1,5 +1,7 @@
 //! `cargo xtask train char-lm`: a character-level language model (the zoo's `CharLm`: LSTM
-//! by default, `--cell rnn|gru|ln-lstm`, `--residual`, `--recurrent-dropout`); prints
+//! by default, `--cell rnn|gru|ln-lstm`, `--residual`, `--recurrent-dropout`; or its
+//! `TransformerLm` with `--model transformer`, `--hidden` its size, `--layers`, `--heads`,
+//! `--d-ff`, `--positions sinusoidal|learned`); prints
 //! validation loss (nats/char), perplexity, a generated sample and the run directory.
 
 use std::path::PathBuf;
@@ -13,10 +15,11 @@ use recurrent::train::char_lm::{
 use recurrent::train::ensemble::train_members;
 use recurrent::train::weights::save_weights;
 use recurrent::train::{Progress, plot};
-use recurrent::zoo::models::CharLm;
+use recurrent::zoo::models::LanguageModel;
+use recurrent::zoo::transformer::{PositionKind, TransformerLmConfig};
 use serde::Serialize;
 
-use super::TaskCtx;
+use super::{Family, TaskCtx};
 
 /// The bundled text of the short default run.
 const HAMLET: &str = "data/text_shakespeare_hamlet.txt";
@@ -27,6 +30,14 @@ pub struct CharLmArgs {
     /// Text file [default: the bundled Hamlet].
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// The network: recurrent (--cell, default LSTM) or transformer (decoder-only:
+    /// --hidden 128, --layers 3, --heads 4, --d-ff 512, Adam 1e-3 cosine to 1e-4)
+    /// [default: recurrent, or the saved run's].
+    #[arg(long)]
+    pub model: Option<Family>,
+    /// Positions of the Transformer: sinusoidal or learned [default: sinusoidal].
+    #[arg(long)]
+    pub positions: Option<PositionKind>,
     /// Characters per training window [default: 100].
     #[arg(long)]
     pub seq_len: Option<usize>,
@@ -70,6 +81,8 @@ impl Default for CharLmArgs {
     fn default() -> Self {
         Self {
             data: None,
+            model: None,
+            positions: None,
             seq_len: None,
             embed: None,
             dropout: None,
@@ -152,6 +165,39 @@ pub fn run(ctx: &TaskCtx, args: &CharLmArgs) -> Result<()> {
     if let Some(seq_len) = args.seq_len {
         config.seq_len = seq_len;
     }
+    match args.model {
+        Some(Family::Transformer) if config.transformer.is_none() => {
+            // The Transformer's own defaults: a smaller learning rate than the LSTM's.
+            config.transformer = Some(
+                TransformerLmConfig::new(0)
+                    .with_n_layers(3)
+                    .with_max_len(config.seq_len),
+            );
+            config.fit.lr = 1e-3;
+            config.fit.schedule = recurrent::train::fit::Schedule::Cosine { min_lr: 1e-4 };
+        }
+        Some(Family::Recurrent) => config.transformer = None,
+        _ => {}
+    }
+    if let Some(t) = &mut config.transformer {
+        // The context is the training window (a longer one is never trained).
+        t.max_len = config.seq_len;
+        if let Some(kind) = args.positions {
+            t.positions = kind;
+        }
+        if let Some(dropout) = args.dropout {
+            t.dropout = dropout;
+        }
+        ctx.apply_transformer_options(
+            &mut t.d_model,
+            &mut t.n_layers,
+            &mut t.n_heads,
+            &mut t.d_ff,
+            &mut config.batch_size,
+        );
+    } else if args.positions.is_some() {
+        anyhow::bail!("--positions is a Transformer option (--model transformer)");
+    }
     let model = &mut config.model;
     if let Some(embed) = args.embed {
         model.d_embed = embed;
@@ -165,12 +211,14 @@ pub fn run(ctx: &TaskCtx, args: &CharLmArgs) -> Result<()> {
     if let Some(p) = args.recurrent_dropout {
         model.recurrent_dropout = p;
     }
-    ctx.apply_model_options(
-        &mut model.kind,
-        &mut model.d_hidden,
-        &mut model.n_layers,
-        &mut config.batch_size,
-    );
+    if config.transformer.is_none() {
+        ctx.apply_model_options(
+            &mut model.kind,
+            &mut model.d_hidden,
+            &mut model.n_layers,
+            &mut config.batch_size,
+        );
+    }
     let members = ctx.members()?;
     ctx.apply_fit_options(&mut config.fit)?;
     if !config.data.is_file() {
@@ -179,15 +227,18 @@ pub fn run(ctx: &TaskCtx, args: &CharLmArgs) -> Result<()> {
     let sampling = sampling(args.beam, args.greedy, args.temperature, args.top_k);
     ctx.write_config("char-lm", &config)?;
     let m = &config.model;
+    let recurrent_only = config.transformer.is_none();
     println!(
-        "char-lm: {} on {}, {} {}x{}{}{}, windows of {}, up to {} epochs{}",
+        "char-lm: {} on {}, {}{}{}, windows of {}, up to {} epochs{}",
         config.data.display(),
         recurrent::backend::describe(ctx.backend, &ctx.device),
-        m.kind.to_string().to_uppercase(),
-        m.n_layers,
-        m.d_hidden,
-        if m.residual { " residual" } else { "" },
-        if m.recurrent_dropout > 0.0 {
+        config.describe_model(),
+        if m.residual && recurrent_only {
+            " residual"
+        } else {
+            ""
+        },
+        if m.recurrent_dropout > 0.0 && recurrent_only {
             format!(", recurrent dropout {}", m.recurrent_dropout)
         } else {
             String::new()
@@ -234,7 +285,7 @@ pub fn run(ctx: &TaskCtx, args: &CharLmArgs) -> Result<()> {
         (run.val_loss, run.test_loss)
     } else {
         let data = CharLmData::load(&config)?;
-        let models: Vec<&CharLm> = runs.iter().map(|r| &r.model).collect();
+        let models: Vec<&LanguageModel> = runs.iter().map(|r| &r.model).collect();
         (
             evaluate_ensemble(&models, &data.valid, config.batch_size, &ctx.device),
             evaluate_ensemble(&models, &data.test, config.batch_size, &ctx.device),

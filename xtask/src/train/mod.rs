@@ -80,16 +80,32 @@ pub struct Common {
     /// Hidden size of the recurrent layers.
     #[arg(long, global = true)]
     pub hidden: Option<usize>,
-    /// Number of recurrent layers.
+    /// Number of recurrent (or Transformer) layers.
     #[arg(long, global = true)]
     pub layers: Option<usize>,
+    /// Attention heads of a Transformer (`--model transformer`).
+    #[arg(long, global = true)]
+    pub heads: Option<usize>,
+    /// Feed-forward size of a Transformer's layers (`--model transformer`).
+    #[arg(long, global = true)]
+    pub d_ff: Option<usize>,
+}
+
+/// The family of network a task trains (`--model`).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// The recurrent network (`--cell`, `--hidden`, `--layers`).
+    Recurrent,
+    /// A Transformer (`--hidden` is the model size, `--layers`, `--heads`, `--d-ff`).
+    Transformer,
 }
 
 /// The training tasks.
 #[derive(Subcommand, Debug, Clone)]
 pub enum Task {
     /// Character-level language model (LSTM, or --cell gru|rnn|ln-lstm; --residual,
-    /// --recurrent-dropout); prints validation loss (nats/char), perplexity and a sample.
+    /// --recurrent-dropout; or --model transformer); prints validation loss (nats/char),
+    /// perplexity and a sample.
     CharLm(char_lm::CharLmArgs),
     /// The Keras tutorial: 1000 random (10, 1) sequences, random 0/1 labels, SimpleRNN(64,
     /// relu) or LSTM(64)+LSTM(32) or GRU(64)+GRU(32), Dense(1, sigmoid); Adam, binary
@@ -100,10 +116,10 @@ pub enum Task {
     /// tail.
     Forecast(forecast::ForecastArgs),
     /// Sequence tagger with word and character features on a CoNLL file (--model
-    /// bilstm|bilstm-attention|cnn-bilstm, --merge concat|sum|mul|ave).
+    /// bilstm|bilstm-attention|cnn-bilstm|transformer, --merge concat|sum|mul|ave).
     Tagger(tagger::TaggerArgs),
     /// Encoder-decoder with attention on character pairs (--attention bahdanau|luong-dot|
-    /// luong-general|luong-scaled): generated date normalisation, or --data FILE.tsv of
+    /// luong-general|luong-scaled, or --model transformer): generated date normalisation, or --data FILE.tsv of
     /// source<TAB>target lines; exact match and character accuracy, greedy and beam.
     Seq2seq(seq2seq::Seq2SeqArgs),
 }
@@ -192,6 +208,23 @@ impl TaskCtx {
         *cell = c.cell.unwrap_or(*cell);
         *hidden = c.hidden.unwrap_or(*hidden);
         *layers = c.layers.unwrap_or(*layers);
+        *batch_size = c.batch_size.unwrap_or(*batch_size);
+    }
+
+    /// Applies `--hidden --layers --heads --d-ff --batch-size` to a Transformer's settings.
+    pub fn apply_transformer_options(
+        &self,
+        d_model: &mut usize,
+        n_layers: &mut usize,
+        n_heads: &mut usize,
+        d_ff: &mut usize,
+        batch_size: &mut usize,
+    ) {
+        let c = &self.common;
+        *d_model = c.hidden.unwrap_or(*d_model);
+        *n_layers = c.layers.unwrap_or(*n_layers);
+        *n_heads = c.heads.unwrap_or(*n_heads);
+        *d_ff = c.d_ff.unwrap_or(*d_ff);
         *batch_size = c.batch_size.unwrap_or(*batch_size);
     }
 

@@ -1,4 +1,5 @@
-//! `cargo xtask train seq2seq`: an encoder-decoder with attention (the zoo's `Seq2Seq`) on
+//! `cargo xtask train seq2seq`: an encoder-decoder with attention (the zoo's `Seq2Seq`, or
+//! its `TransformerSeq2Seq` with `--model transformer`) on
 //! character pairs, scored by exact match and character accuracy, greedy and beam; and
 //! `predict` for a seq2seq run (translates the lines of a file, or of standard input).
 //!
@@ -22,9 +23,10 @@ use recurrent::train::weights::{load_weights, save_weights};
 use recurrent::train::{Progress, SavedRun};
 use recurrent::zoo::models::Seq2SeqAttention;
 use recurrent::zoo::search::{Limits, Search};
+use recurrent::zoo::transformer::TransformerSeq2SeqConfig;
 use serde::Serialize;
 
-use super::TaskCtx;
+use super::{Family, TaskCtx};
 
 /// Options of `seq2seq` (and the common `--cell`, `--hidden`, `--layers`, `--epochs`,
 /// `--lr`, `--batch-size`, `--seed`, `--patience`, `--max-minutes`, ...).
@@ -43,6 +45,11 @@ pub struct Seq2SeqArgs {
     /// least 200).
     #[arg(long)]
     pub examples: Option<usize>,
+    /// The network: recurrent (encoder-decoder with attention) or transformer (2 + 2
+    /// pre-norm layers: --hidden 128, --layers for each side, --heads 4, --d-ff 256; Adam
+    /// 1e-3) [default: recurrent, or the saved run's].
+    #[arg(long)]
+    pub model: Option<Family>,
     /// Attention: bahdanau, luong-dot, luong-general or luong-scaled [default: bahdanau].
     #[arg(long)]
     pub attention: Option<Seq2SeqAttention>,
@@ -165,12 +172,37 @@ fn settings(ctx: &TaskCtx, args: &Seq2SeqArgs) -> Result<Seq2SeqTaskConfig> {
     if ctx.common.ensemble.is_some_and(|n| n != 1) {
         bail!("seq2seq trains one model: --ensemble is not supported");
     }
-    ctx.apply_model_options(
-        &mut config.model.kind,
-        &mut config.model.d_hidden,
-        &mut config.model.n_layers,
-        &mut config.batch_size,
-    );
+    match args.model {
+        Some(Family::Transformer) if config.transformer.is_none() => {
+            config.transformer = Some(TransformerSeq2SeqConfig::new(0, 0));
+            config.fit.lr = 1e-3;
+        }
+        Some(Family::Recurrent) => config.transformer = None,
+        _ => {}
+    }
+    if let Some(t) = &mut config.transformer {
+        t.max_len = config.max_source.max(config.max_target + 1);
+        if let Some(dropout) = args.dropout {
+            t.dropout = dropout;
+        }
+        let mut layers = t.n_encoder_layers;
+        ctx.apply_transformer_options(
+            &mut t.d_model,
+            &mut layers,
+            &mut t.n_heads,
+            &mut t.d_ff,
+            &mut config.batch_size,
+        );
+        t.n_encoder_layers = layers;
+        t.n_decoder_layers = layers;
+    } else {
+        ctx.apply_model_options(
+            &mut config.model.kind,
+            &mut config.model.d_hidden,
+            &mut config.model.n_layers,
+            &mut config.batch_size,
+        );
+    }
     ctx.apply_fit_options(&mut config.fit)?;
     for (option, path) in [
         ("--data", config.data.as_ref()),
@@ -228,14 +260,17 @@ pub fn run(ctx: &TaskCtx, args: &Seq2SeqArgs) -> Result<()> {
     let mut config = settings(ctx, args)?;
     let data = Seq2SeqData::load(&config)?;
     config.model = config.model_config(&data);
+    if let Some(t) = &mut config.transformer {
+        t.src_vocab = data.src_vocab.len();
+        t.tgt_vocab = data.tgt_vocab.len();
+    }
     ctx.write_config("seq2seq", &config)?;
     let root = ctx.run_dir.root().to_path_buf();
     save_vocab(&data.src_vocab, &root.join(SRC_VOCAB_FILE))?;
     save_vocab(&data.tgt_vocab, &root.join(TGT_VOCAB_FILE))?;
-    let m = &config.model;
     println!(
         "seq2seq: {} on {}\n  {} / {} / {} pairs; {} source and {} target characters\n  \
-         {}{} encoder {}x{}, {} attention, embeddings {}, up to {} epochs of batch {}",
+         {}, up to {} epochs of batch {}",
         data.source,
         recurrent::backend::describe(ctx.backend, &ctx.device),
         data.train.len(),
@@ -243,16 +278,7 @@ pub fn run(ctx: &TaskCtx, args: &Seq2SeqArgs) -> Result<()> {
         data.test.len(),
         data.src_vocab.len(),
         data.tgt_vocab.len(),
-        if m.bidirectional {
-            "bidirectional "
-        } else {
-            ""
-        },
-        m.kind,
-        m.n_layers,
-        m.d_hidden,
-        m.attention,
-        m.d_embed,
+        config.describe_model(),
         config.fit.epochs,
         config.batch_size,
     );
@@ -402,7 +428,10 @@ pub fn predict(
         .with_context(|| format!("{}: is it a seq2seq run?", run_dir.display()))?;
     let src_vocab = load_vocab(&run_dir.join(SRC_VOCAB_FILE))?;
     let tgt_vocab = load_vocab(&run_dir.join(TGT_VOCAB_FILE))?;
-    let model = load_weights(config.model.try_init(&device)?, &run_dir.join(MODEL_FILE))?;
+    let model = load_weights(
+        config.init_for(src_vocab.len(), tgt_vocab.len(), &device)?,
+        &run_dir.join(MODEL_FILE),
+    )?;
     let lines: Vec<String> = match data {
         Some(path) => {
             if !path.is_file() {

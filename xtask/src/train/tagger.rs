@@ -1,6 +1,6 @@
 //! `cargo xtask train tagger`: a sequence tagger (the zoo's `Tagger`: word embeddings and
 //! character-CNN features, a bidirectional encoder, `--model bilstm|bilstm-attention|
-//! cnn-bilstm`, `--merge concat|sum|mul|ave`) on any CoNLL file, scored by token accuracy,
+//! cnn-bilstm|transformer`, `--merge concat|sum|mul|ave`) on any CoNLL file, scored by token accuracy,
 //! macro F1 and, for BIO tags, entity-level F1; and `predict` for a tagger run (tags a CoNLL
 //! or plain-text file).
 //!
@@ -40,8 +40,9 @@ pub const BUNDLED_TEST: &str = "data/pos_turkish_twt_test.conll";
 #[derive(Args, Debug, Clone, Default)]
 pub struct TaggerArgs {
     /// Network: bilstm (a bidirectional encoder), bilstm-attention (then multi-head
-    /// self-attention) or cnn-bilstm (a convolution over neighbouring tokens first); the
-    /// cell is --cell's [default: bilstm].
+    /// self-attention), cnn-bilstm (a convolution over neighbouring tokens first) or
+    /// transformer (pre-norm encoder layers of 2 x --hidden, --heads 4, --layers 2 by
+    /// default); the cell is --cell's [default: bilstm].
     #[arg(long)]
     pub model: Option<TaggerArchitecture>,
     /// How each bidirectional layer merges its directions: concat, sum, mul or ave
@@ -116,7 +117,17 @@ fn settings(ctx: &TaskCtx, args: &TaggerArgs) -> Result<TaggerTaskConfig> {
     }
     let model = &mut config.model;
     if let Some(architecture) = args.model {
+        if architecture == TaggerArchitecture::Transformer
+            && model.architecture != TaggerArchitecture::Transformer
+            && ctx.common.layers.is_none()
+        {
+            // One Transformer layer sees each token's neighbours once; two is the default.
+            model.n_layers = 2;
+        }
         model.architecture = architecture;
+    }
+    if let Some(heads) = ctx.common.heads {
+        model.n_heads = heads;
     }
     if let Some(merge) = args.merge {
         if merge == MergeMode::None {
@@ -276,13 +287,21 @@ pub fn run(ctx: &TaskCtx, args: &TaggerArgs) -> Result<()> {
         );
     }
     let m = &config.model;
+    let network = if m.architecture == TaggerArchitecture::Transformer {
+        format!(
+            "transformer {}x{} ({} heads)",
+            m.n_layers,
+            2 * m.d_hidden,
+            m.n_heads
+        )
+    } else {
+        format!(
+            "{} ({}, merge {}) {}x{}",
+            m.architecture, m.kind, m.merge, m.n_layers, m.d_hidden
+        )
+    };
     println!(
-        "  {} ({}, merge {}) {}x{} over {} word + {} character features, up to {} epochs of batch {}{}",
-        m.architecture,
-        m.kind,
-        m.merge,
-        m.n_layers,
-        m.d_hidden,
+        "  {network} over {} word + {} character features, up to {} epochs of batch {}{}",
         m.d_word,
         m.char_features,
         config.fit.epochs,

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig};
+use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Int, Tensor};
 use recurrent_cells::{SequenceInput, StateDict};
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,10 @@ use crate::error::{Result, ZooError, check_rate, check_size};
 use crate::heads::{TaggingHead, TaggingHeadConfig};
 use crate::recurrent::RecurrentKind;
 use crate::stack::{RecurrentStack, RecurrentStackConfig};
+use crate::transformer::{
+    FeedForwardActivation, PositionKind, Positions, TransformerLayers, TransformerLayersConfig,
+    padding_mask,
+};
 use crate::weights::{Export, PytorchWeights, child};
 
 /// The tagger's network between the token features and the read-out.
@@ -33,16 +37,21 @@ pub enum TaggerArchitecture {
     /// encoder.
     #[serde(rename = "cnn-bilstm")]
     CnnBiRecurrent,
+    /// A Transformer encoder over the token features (projected to `2 d_hidden`, sinusoidal
+    /// positions, `n_layers` pre-norm layers of `n_heads` heads, padding masked).
+    #[serde(rename = "transformer")]
+    Transformer,
 }
 
 impl TaggerArchitecture {
-    /// The name on command lines: `bilstm`, `bilstm-attention`, `cnn-bilstm` (the cell is
-    /// chosen separately).
+    /// The name on command lines: `bilstm`, `bilstm-attention`, `cnn-bilstm`, `transformer`
+    /// (the cell of the recurrent ones is chosen separately).
     pub fn name(self) -> &'static str {
         match self {
             Self::BiRecurrent => "bilstm",
             Self::BiRecurrentAttention => "bilstm-attention",
             Self::CnnBiRecurrent => "cnn-bilstm",
+            Self::Transformer => "transformer",
         }
     }
 }
@@ -61,9 +70,10 @@ impl FromStr for TaggerArchitecture {
             "bilstm" => Ok(Self::BiRecurrent),
             "bilstm-attention" => Ok(Self::BiRecurrentAttention),
             "cnn-bilstm" => Ok(Self::CnnBiRecurrent),
+            "transformer" => Ok(Self::Transformer),
             other => Err(ZooError::config(
                 "model",
-                format!("{other:?} (expected bilstm, bilstm-attention or cnn-bilstm)"),
+                format!("{other:?} (expected bilstm, bilstm-attention, cnn-bilstm or transformer)"),
             )),
         }
     }
@@ -98,16 +108,16 @@ pub struct TaggerConfig {
     /// The recurrent cell of the bidirectional encoder.
     #[config(default = "RecurrentKind::Lstm")]
     pub kind: RecurrentKind,
-    /// Hidden size of each direction.
+    /// Hidden size of each direction (`transformer`: half the model size).
     #[config(default = 128)]
     pub d_hidden: usize,
-    /// Bidirectional layers.
+    /// Bidirectional layers (`transformer`: encoder layers).
     #[config(default = 1)]
     pub n_layers: usize,
     /// How each layer merges its two directions.
     #[config(default = "MergeMode::Concat")]
     pub merge: MergeMode,
-    /// Attention heads of `bilstm-attention`.
+    /// Attention heads of `bilstm-attention` and `transformer`.
     #[config(default = 4)]
     pub n_heads: usize,
     /// Filters of `cnn-bilstm`'s token convolution.
@@ -157,13 +167,32 @@ impl TaggerConfig {
             }
             _ => None,
         };
-        let encoder =
-            RecurrentStackConfig::uniform(self.kind, d_features, self.d_hidden, self.n_layers)
-                .with_bidirectional(true)
-                .with_merge(self.merge)
-                .with_dropout(self.dropout)
-                .try_init(device)?;
-        let d_encoded = encoder.d_output();
+        let (encoder, transformer, d_encoded) = if self.architecture
+            == TaggerArchitecture::Transformer
+        {
+            let d_model = 2 * self.d_hidden;
+            let layers =
+                TransformerLayersConfig::new(d_model, self.n_heads, 2 * d_model, self.n_layers)
+                    .with_dropout(self.dropout)
+                    .with_norm_first(true)
+                    .with_activation(FeedForwardActivation::Gelu)
+                    .try_init(device)?;
+            let tokens = TransformerTokens {
+                project: LinearConfig::new(d_features, d_model).init(device),
+                positions: Positions::new(PositionKind::Sinusoidal, MAX_TOKENS, d_model, device),
+                layers,
+            };
+            (None, Some(tokens), d_model)
+        } else {
+            let encoder =
+                RecurrentStackConfig::uniform(self.kind, d_features, self.d_hidden, self.n_layers)
+                    .with_bidirectional(true)
+                    .with_merge(self.merge)
+                    .with_dropout(self.dropout)
+                    .try_init(device)?;
+            let d = encoder.d_output();
+            (Some(encoder), None, d)
+        };
         let attention = match self.architecture {
             TaggerArchitecture::BiRecurrentAttention => Some(
                 SelfAttentionBlockConfig::new(d_encoded)
@@ -178,11 +207,27 @@ impl TaggerConfig {
             char_cnn,
             token_conv,
             encoder,
+            transformer,
             attention,
             dropout: DropoutConfig::new(self.dropout).init(),
             head: TaggingHeadConfig::new(d_encoded, self.n_tags).try_init(device)?,
         })
     }
+}
+
+/// The longest sentence (in tokens) the `transformer` architecture takes.
+pub const MAX_TOKENS: usize = 1024;
+
+/// The `transformer` architecture's encoder: the token features projected to the model
+/// size, sinusoidal positions, and pre-norm encoder layers.
+#[derive(Module, Debug)]
+pub struct TransformerTokens {
+    /// Token features to the model size.
+    pub project: Linear,
+    /// Positions.
+    pub positions: Positions,
+    /// The encoder layers.
+    pub layers: TransformerLayers,
 }
 
 /// A sequence tagger (Lample et al. 2016 / Ma & Hovy 2016 without the CRF):
@@ -192,6 +237,7 @@ impl TaggerConfig {
 /// chars [b, s, c] ── CharCnn (embedding, conv, max) ────────┴─ concat ── Dropout
 ///   ── [cnn-bilstm: ConvFrontEnd over tokens]
 ///   ── RecurrentStack (bidirectional, merge mode; lengths)
+///      | [transformer: Linear ── sinusoids ── TransformerLayers (padding masked)]
 ///   ── [bilstm-attention: SelfAttentionBlock]
 ///   ── Dropout ── TaggingHead ── logits [b, s, n_tags]
 /// ```
@@ -202,7 +248,8 @@ impl TaggerConfig {
 /// attention never attends to padding.
 ///
 /// Weights: `word_embed.weight`, `char_cnn.embed.weight`, `char_cnn.conv.*`,
-/// `token_conv.conv.*`, `encoder.layers.K.forward.*` / `.backward.*`, `attention.*`,
+/// `token_conv.conv.*`, `encoder.layers.K.forward.*` / `.backward.*` (`transformer`:
+/// `project.*`, `transformer.layers.K.*`, `transformer.norm.*`), `attention.*`,
 /// `norm.*` under `attention.`, `head.weight` `[n_tags, d]`, `head.bias`.
 #[derive(Module, Debug)]
 pub struct Tagger {
@@ -212,8 +259,10 @@ pub struct Tagger {
     pub char_cnn: Option<CharCnn>,
     /// The token convolution of `cnn-bilstm`.
     pub token_conv: Option<ConvFrontEnd>,
-    /// The bidirectional recurrent encoder.
-    pub encoder: RecurrentStack,
+    /// The bidirectional recurrent encoder (every architecture but `transformer`).
+    pub encoder: Option<RecurrentStack>,
+    /// The Transformer encoder of `transformer`.
+    pub transformer: Option<TransformerTokens>,
     /// The self-attention of `bilstm-attention`.
     pub attention: Option<SelfAttentionBlock>,
     /// Dropout on the features and before the read-out.
@@ -247,8 +296,22 @@ impl Tagger {
                 .unwrap_or_else(|e| panic!("{e}"))
                 .0;
         }
-        let input = SequenceInput::new(x).lengths(lengths.clone());
-        let (mut h, _) = self.encoder.forward_input(input);
+        let mut h = match (&self.encoder, &self.transformer) {
+            (Some(encoder), _) => {
+                let input = SequenceInput::new(x).lengths(lengths.clone());
+                encoder.forward_input(input).0
+            }
+            (None, Some(t)) => {
+                let seq = x.dims()[1];
+                let x = t
+                    .positions
+                    .try_forward(t.project.forward(x), 0)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                t.layers
+                    .forward(x, Some(padding_mask(lengths.clone(), seq)), false)
+            }
+            (None, None) => unreachable!("a tagger has an encoder"),
+        };
         if let Some(attention) = &self.attention {
             h = attention.forward(h, Some(lengths));
         }
@@ -262,6 +325,10 @@ impl PytorchWeights for Tagger {
         dict.extend(self.char_cnn.export(&child(prefix, "char_cnn"), what));
         dict.extend(self.token_conv.export(&child(prefix, "token_conv"), what));
         dict.extend(self.encoder.export(&child(prefix, "encoder"), what));
+        if let Some(t) = &self.transformer {
+            dict.extend(t.project.export(&child(prefix, "project"), what));
+            dict.extend(t.layers.export(&child(prefix, "transformer"), what));
+        }
         dict.extend(self.attention.export(&child(prefix, "attention"), what));
         dict.extend(self.head.export(&child(prefix, "head"), what));
         dict
@@ -272,6 +339,11 @@ impl PytorchWeights for Tagger {
         self.char_cnn = self.char_cnn.load(dict, &child(prefix, "char_cnn"))?;
         self.token_conv = self.token_conv.load(dict, &child(prefix, "token_conv"))?;
         self.encoder = self.encoder.load(dict, &child(prefix, "encoder"))?;
+        if let Some(mut t) = self.transformer.take() {
+            t.project = t.project.load(dict, &child(prefix, "project"))?;
+            t.layers = t.layers.load(dict, &child(prefix, "transformer"))?;
+            self.transformer = Some(t);
+        }
         self.attention = self.attention.load(dict, &child(prefix, "attention"))?;
         self.head = self.head.load(dict, &child(prefix, "head"))?;
         Ok(self)
