@@ -10,10 +10,13 @@
 
 /// Columns per panel (two AVX-512 registers, four AVX2 ones).
 const NR: usize = 32;
-/// Rows per block.
-/// (Taller blocks, with the rows packed, measured no faster: at 4 rows the kernel already runs
-/// at the FMA peak.)
+/// Rows per block (two with AVX2's 16 registers, see the kernel).
+/// (Taller blocks, with the rows packed, measured no faster on AVX-512: at 4 rows the kernel
+/// already runs at the FMA peak.)
 const MR: usize = 4;
+/// Panel rows per chunk: 128 x 32 floats (16 KiB) stay in the L1 cache while every row
+/// block of the left operand passes over them.
+const KC: usize = 128;
 /// Multiply-adds above which a product runs on two threads.
 const PARALLEL_MACS: usize = 4 << 20;
 
@@ -190,19 +193,43 @@ impl pulp::WithSimd for Kernel<'_, '_> {
         for p in panels {
             let panel = &w.panels[p * k * NR..][..k * NR];
             let cols = NR.min(n - p * NR);
-            let mut i = 0;
-            while i < m {
-                let r = MR.min(m - i);
-                let acc = match vectors {
-                    2 => block_rows::<S, 2>(simd, r, a, i, panel),
-                    4 => block_rows::<S, 4>(simd, r, a, i, panel),
-                    _ => block_scalar(a, i, r, panel),
-                };
-                for (row, values) in rows[i..i + r].iter_mut().zip(&acc) {
-                    let start = p * NR - first_col;
-                    row[start..start + cols].copy_from_slice(&values[..cols]);
+            let start = p * NR - first_col;
+            // Four AVX2 vectors per panel row leave room for two rows of accumulators in the
+            // 16 vector registers (4 rows would need 16 for the sums alone and spill); AVX-512's
+            // 32 registers hold four rows of two.
+            let block = if vectors == 4 { 2 } else { MR };
+            // The panel is read in chunks of `KC` rows, each chunk once for every row block
+            // while it sits in the L1 cache; the sums carry over from chunk to chunk, so
+            // every output still adds its products in order (the same bits as one pass).
+            let chunk = if vectors == 0 { k.max(1) } else { KC };
+            let mut k0 = 0;
+            loop {
+                let k1 = (k0 + chunk).min(k);
+                let mut i = 0;
+                while i < m {
+                    let r = block.min(m - i);
+                    let init = (k0 > 0).then(|| {
+                        let mut init = [[0.0f32; NR]; MR];
+                        for (row, values) in rows[i..i + r].iter().zip(init.iter_mut()) {
+                            values[..cols].copy_from_slice(&row[start..start + cols]);
+                        }
+                        init
+                    });
+                    let ks = k0..k1;
+                    let acc = match vectors {
+                        2 => block_rows::<S, 2>(simd, r, a, i, panel, ks, init.as_ref()),
+                        4 => block_rows::<S, 4>(simd, r, a, i, panel, ks, init.as_ref()),
+                        _ => block_scalar(a, i, r, panel),
+                    };
+                    for (row, values) in rows[i..i + r].iter_mut().zip(&acc) {
+                        row[start..start + cols].copy_from_slice(&values[..cols]);
+                    }
+                    i += r;
                 }
-                i += r;
+                k0 = k1;
+                if k0 >= k {
+                    break;
+                }
             }
         }
     }
@@ -217,15 +244,29 @@ fn block<S: pulp::Simd, const R: usize, const V: usize>(
     a: &[Segment<'_>],
     first: usize,
     panel: &[f32],
+    ks: std::ops::Range<usize>,
+    init: Option<&[[f32; NR]; MR]>,
 ) -> [[f32; NR]; MR] {
     let (vectors, _) = S::as_simd_f32s(panel);
     let zero = simd.splat_f32s(0.0);
     let mut sums = [[zero; V]; R];
+    if let Some(init) = init {
+        for (sum, values) in sums.iter_mut().zip(init) {
+            let (loaded, _) = S::as_simd_f32s(values);
+            sum.copy_from_slice(&loaded[..V]);
+        }
+    }
     let mut k0 = 0;
     for segment in a {
-        let width = segment.width;
-        let rows: [&[f32]; R] = std::array::from_fn(|r| segment.row(first + r));
-        let vectors = &vectors[k0 * V..(k0 + width) * V];
+        // The part of this column block inside the chunk `ks`.
+        let (s0, s1) = (k0, k0 + segment.width);
+        k0 = s1;
+        let (lo, hi) = (s0.max(ks.start), s1.min(ks.end));
+        if lo >= hi {
+            continue;
+        }
+        let rows: [&[f32]; R] = std::array::from_fn(|r| &segment.row(first + r)[lo - s0..hi - s0]);
+        let vectors = &vectors[lo * V..hi * V];
         for (p, w) in vectors.chunks_exact(V).enumerate() {
             for r in 0..R {
                 let x = simd.splat_f32s(rows[r][p]);
@@ -234,7 +275,6 @@ fn block<S: pulp::Simd, const R: usize, const V: usize>(
                 }
             }
         }
-        k0 += width;
     }
     let mut out = [[0.0f32; NR]; MR];
     for r in 0..R {
@@ -252,12 +292,14 @@ fn block_rows<S: pulp::Simd, const V: usize>(
     a: &[Segment<'_>],
     first: usize,
     panel: &[f32],
+    ks: std::ops::Range<usize>,
+    init: Option<&[[f32; NR]; MR]>,
 ) -> [[f32; NR]; MR] {
     match rows {
-        4 => block::<S, 4, V>(simd, a, first, panel),
-        3 => block::<S, 3, V>(simd, a, first, panel),
-        2 => block::<S, 2, V>(simd, a, first, panel),
-        _ => block::<S, 1, V>(simd, a, first, panel),
+        4 => block::<S, 4, V>(simd, a, first, panel, ks, init),
+        3 => block::<S, 3, V>(simd, a, first, panel, ks, init),
+        2 => block::<S, 2, V>(simd, a, first, panel, ks, init),
+        _ => block::<S, 1, V>(simd, a, first, panel, ks, init),
     }
 }
 
@@ -331,5 +373,39 @@ mod tests {
         check(5, 7, 33, &[3, 4], false);
         check(9, 40, 70, &[16, 16, 8], false);
         check(67, 129, 520, &[64, 1, 64], true);
+    }
+
+    #[test]
+    fn chunks_of_the_panel_add_in_order_bit_for_bit() {
+        // Real-valued operands over three chunks of KC rows: each output must be the fused
+        // multiply-adds in order from 0, exactly, as one pass over k would give.
+        let (m, k, n) = (7, 2 * KC + 45, 40);
+        let value = |i: usize| ((i * 2654435761) % 1000) as f32 / 997.0 - 0.5;
+        let a: Vec<f32> = (0..m * k).map(value).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| value(i + 17)).collect();
+        let segments = [
+            Segment {
+                data: &a,
+                stride: k,
+                offset: 0,
+                width: 100,
+            },
+            Segment {
+                data: &a,
+                stride: k,
+                offset: 100,
+                width: k - 100,
+            },
+        ];
+        let packed = PackedRhs::from_fn(k, n, |row, col| b[row * n + col]);
+        let mut out = vec![0.0; m * n];
+        matmul_segments(&mut out, n, &segments, m, &packed, false);
+        for i in 0..m {
+            for j in 0..n {
+                let expected =
+                    (0..k).fold(0.0f32, |acc, p| a[i * k + p].mul_add(b[p * n + j], acc));
+                assert_eq!(out[i * n + j].to_bits(), expected.to_bits(), "at {i}, {j}");
+            }
+        }
     }
 }
