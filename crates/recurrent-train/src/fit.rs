@@ -364,6 +364,13 @@ pub enum FitEvent<'a> {
     EpochEnd(&'a EpochRecord),
     /// Training ended.
     Stopped(&'a StopReason),
+    /// `--resume` skipped the checkpoint of `epoch`: one of its files does not load.
+    SkippedCheckpoint {
+        /// The epoch of the checkpoint.
+        epoch: usize,
+        /// What failed, naming the file.
+        reason: &'a str,
+    },
 }
 
 /// Why training ended.
@@ -614,45 +621,86 @@ impl<'a, M: Module> Run<'a, M> {
         })
     }
 
-    /// Continues from the latest complete checkpoint of `dir`, when there is one: weights,
-    /// optimiser state, schedule and loop state.
+    /// Continues from the newest complete checkpoint of `dir` that loads, when there is one:
+    /// weights, optimiser state, schedule and loop state. A checkpoint that does not load (a
+    /// truncated or corrupted file) is skipped with a [`FitEvent::SkippedCheckpoint`] naming
+    /// the file and the error, and the next older one is tried; nothing of a skipped
+    /// checkpoint is kept. When none loads, the error of the newest is returned.
     fn resume_from(&mut self, dir: &RunDir, observer: &mut impl FnMut(FitEvent<'_>)) -> Result<()> {
-        let Some((epoch, path)) = dir.latest_complete_checkpoint() else {
-            return Ok(());
-        };
+        let mut first_error = None;
+        for (epoch, path) in dir.complete_checkpoints() {
+            match self.load_checkpoint(&path) {
+                Ok(loaded) => {
+                    let (model, optim, scheduler, mut state) = loaded;
+                    self.model = Some(model);
+                    self.optim = optim;
+                    self.pending_scheduler = scheduler;
+                    state.epoch = epoch;
+                    self.state = state;
+                    observer(FitEvent::Resumed { epoch });
+                    return Ok(());
+                }
+                Err(err) => {
+                    let reason = err.to_string();
+                    tracing::warn!(epoch, %reason, "skipping a checkpoint that does not load");
+                    observer(FitEvent::SkippedCheckpoint {
+                        epoch,
+                        reason: &reason,
+                    });
+                    first_error.get_or_insert(err);
+                }
+            }
+        }
+        match first_error {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+
+    /// The weights, optimiser, schedule and loop state of the checkpoint in `path`, read
+    /// without touching the run's own (so a checkpoint that fails halfway changes nothing).
+    #[allow(clippy::type_complexity)]
+    fn load_checkpoint(
+        &self,
+        path: &Path,
+    ) -> Result<(
+        M,
+        burn::optim::ModuleOptimizer,
+        Option<LrSchedulerRecord>,
+        LoopState,
+    )> {
         let file = path.join(MODEL_FILE);
         let record = ModuleRecord::from_bytes(read_bytes(&file)?)
             .map_err(|e| record_error("checkpoint", &file, e))?;
-        let model = self.model.take().expect("the run holds its model");
-        self.model = Some(
-            model
-                .try_load_record(record)
-                .map_err(|e| record_error("checkpoint", &file, e))?,
-        );
+        let model = self
+            .model
+            .clone()
+            .expect("the run holds its model")
+            .try_load_record(record)
+            .map_err(|e| record_error("checkpoint", &file, e))?;
         let file = path.join(OPTIMIZER_FILE);
-        let fresh = build_optimizer(self.config.optimizer, self.config.clipping);
-        self.optim = std::mem::replace(&mut self.optim, fresh)
+        let optim = build_optimizer(self.config.optimizer, self.config.clipping)
             .from_bytes(read_bytes(&file)?)
             .map_err(|e| record_error("checkpoint", &file, e))?;
         let file = path.join(SCHEDULER_FILE);
-        if file.is_file() {
-            self.pending_scheduler = Some(
+        let scheduler = if file.is_file() {
+            Some(
                 LrSchedulerRecord::from_bytes(read_bytes(&file)?)
                     .map_err(|e| record_error("checkpoint", &file, e))?,
-            );
-        }
+            )
+        } else {
+            None
+        };
         let file = path.join(STATE_FILE);
         let text = std::fs::read_to_string(&file).map_err(|source| TrainError::Io {
             path: file.clone(),
             source,
         })?;
-        self.state = serde_json::from_str(&text).map_err(|source| TrainError::Json {
+        let state: LoopState = serde_json::from_str(&text).map_err(|source| TrainError::Json {
             path: file.clone(),
             source,
         })?;
-        self.state.epoch = epoch;
-        observer(FitEvent::Resumed { epoch });
-        Ok(())
+        Ok((model, optim, scheduler, state))
     }
 
     /// Trains one epoch: its batches in the epoch's seeded order, one optimiser step each,
@@ -843,10 +891,25 @@ fn save_checkpoint<M: Module>(
         dir.write_file(&name(SCHEDULER_FILE), &bytes)?;
     }
     dir.write_json(&name(STATE_FILE), state)?;
+    // Read the weights and the loop state back before the checkpoint counts: a file that
+    // does not decode never becomes the newest checkpoint, and the previous one stays.
+    let file = dir.checkpoint_dir(epoch).join(MODEL_FILE);
+    ModuleRecord::from_bytes(read_bytes(&file)?)
+        .map_err(|e| record_error("checkpoint", &file, e))?;
+    let file = dir.checkpoint_dir(epoch).join(STATE_FILE);
+    let text = std::fs::read_to_string(&file).map_err(|source| TrainError::Io {
+        path: file.clone(),
+        source,
+    })?;
+    serde_json::from_str::<LoopState>(&text).map_err(|source| TrainError::Json {
+        path: file.clone(),
+        source,
+    })?;
     dir.commit_checkpoint(epoch)?;
     state.history.write_csv(&dir.metrics_csv_path())?;
-    // Keep the newest checkpoint and the best epoch's (restore_best after a resume).
-    for old in 1..epoch {
+    // Keep the newest checkpoint, the one before it (what `--resume` falls back to when the
+    // newest is damaged later) and the best epoch's (restore_best after a resume).
+    for old in 1..epoch.saturating_sub(1) {
         if Some(old) != state.best_epoch {
             let path = dir.checkpoint_dir(old);
             if path.is_dir() {

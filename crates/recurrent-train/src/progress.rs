@@ -50,6 +50,12 @@ impl Progress {
     /// Shows one event.
     pub fn observe(&mut self, event: FitEvent<'_>) {
         match event {
+            FitEvent::SkippedCheckpoint { epoch, reason } => {
+                println!(
+                    "{}skipping the checkpoint of epoch {epoch}: {reason}",
+                    self.prefix
+                );
+            }
             FitEvent::Resumed { epoch } => {
                 println!(
                     "{}resuming after the checkpoint of epoch {epoch}",

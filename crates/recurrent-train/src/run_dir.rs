@@ -258,6 +258,28 @@ impl RunDir {
         Some((epoch, dir))
     }
 
+    /// Every complete checkpoint, newest first: the one the `latest` marker names, then the
+    /// older checkpoint directories still there (each was complete when a newer one was
+    /// begun). Directories newer than the marker's (being written when the run stopped) are
+    /// left out. Empty without a marker.
+    pub fn complete_checkpoints(&self) -> Vec<(usize, PathBuf)> {
+        let Some((latest, _)) = self.latest_complete_checkpoint() else {
+            return Vec::new();
+        };
+        let mut found: Vec<(usize, PathBuf)> = std::fs::read_dir(self.checkpoints_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name();
+                let epoch = parse_checkpoint_name(name.to_str()?)?;
+                (epoch <= latest && entry.path().is_dir()).then(|| (epoch, entry.path()))
+            })
+            .collect();
+        found.sort_by_key(|c| std::cmp::Reverse(c.0));
+        found
+    }
+
     /// The path of `name` inside the run directory, checking that it stays inside
     /// (relative, no `..`), and creating its parent directories.
     fn file_path(&self, name: &str) -> Result<PathBuf> {

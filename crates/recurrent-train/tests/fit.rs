@@ -452,3 +452,112 @@ fn schedules_parse_and_bad_settings_are_refused() {
     let err = fit(&cfg, &task, Tiny::new(&device), None, false, |_| {}).unwrap_err();
     assert!(err.to_string().contains("learning rate"), "{err}");
 }
+
+#[test]
+fn resume_falls_back_past_a_truncated_or_corrupted_checkpoint() {
+    let _guard = SEEDED.lock().unwrap();
+    let device = device();
+    type Damage = fn(&std::path::Path);
+    let damages: [(&str, &str, Damage); 3] = [
+        ("truncated", "model.bpk", |dir| {
+            let file = dir.join("model.bpk");
+            let bytes = std::fs::read(&file).unwrap();
+            std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+        }),
+        ("corrupted", "optimizer.bpk", |dir| {
+            let file = dir.join("optimizer.bpk");
+            let mut bytes = std::fs::read(&file).unwrap();
+            for b in bytes.iter_mut().take(64) {
+                *b ^= 0xA5;
+            }
+            std::fs::write(&file, bytes).unwrap();
+        }),
+        ("corrupted", "state.json", |dir| {
+            std::fs::write(dir.join("state.json"), "{\"epoch\": 3, \"histo").unwrap();
+        }),
+    ];
+    for (how, file, damage) in damages {
+        device.seed(3);
+        let path = scratch(&format!("fallback-{file}"));
+        let dir = RunDir::create(&path).unwrap();
+        let task = Regression::new(&device);
+        fit(
+            &config(3),
+            &task,
+            Tiny::new(&device),
+            Some(&dir),
+            false,
+            |_| {},
+        )
+        .unwrap();
+        // The newest checkpoint and the one before it are kept.
+        assert_eq!(dir.latest_complete_checkpoint().unwrap().0, 3);
+        assert!(
+            dir.checkpoint_dir(2).is_dir(),
+            "the previous checkpoint is kept"
+        );
+        damage(&dir.checkpoint_dir(3));
+
+        let dir = RunDir::open(&path).unwrap();
+        let task = Regression::new(&device);
+        let (mut skipped, mut resumed_at) = (Vec::new(), None);
+        let run = fit(
+            &config(4),
+            &task,
+            Tiny::new(&device),
+            Some(&dir),
+            true,
+            |e| match e {
+                FitEvent::SkippedCheckpoint { epoch, reason } => {
+                    skipped.push((epoch, reason.to_owned()))
+                }
+                FitEvent::Resumed { epoch } => resumed_at = Some(epoch),
+                _ => {}
+            },
+        )
+        .unwrap();
+        assert_eq!(skipped.len(), 1, "{how} {file}: {skipped:?}");
+        assert_eq!(skipped[0].0, 3);
+        assert!(
+            skipped[0].1.contains(file),
+            "{how} {file}: {}",
+            skipped[0].1
+        );
+        assert_eq!(resumed_at, Some(2), "{how} {file}");
+        assert_eq!(task.steps_run.get(), 2 * 8, "epochs 3 and 4 ran again");
+        let epochs: Vec<usize> = run.history.records().iter().map(|r| r.epoch).collect();
+        assert_eq!(epochs, [1, 2, 3, 4]);
+    }
+
+    // With every checkpoint damaged, resuming is an error naming the newest's file.
+    device.seed(3);
+    let path = scratch("fallback-none");
+    let dir = RunDir::create(&path).unwrap();
+    let task = Regression::new(&device);
+    fit(
+        &config(2),
+        &task,
+        Tiny::new(&device),
+        Some(&dir),
+        false,
+        |_| {},
+    )
+    .unwrap();
+    for epoch in [1, 2] {
+        std::fs::write(dir.checkpoint_dir(epoch).join("model.bpk"), b"not a record").unwrap();
+    }
+    let err = fit(
+        &config(3),
+        &task,
+        Tiny::new(&device),
+        Some(&dir),
+        true,
+        |_| {},
+    )
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("epoch-0002") && message.contains("model.bpk"),
+        "{message}"
+    );
+}
