@@ -262,3 +262,74 @@ fn bad_input_is_a_clear_error() {
     ]);
     assert!(err.contains("guess"), "{err}");
 }
+
+#[test]
+fn dates_spread_over_columns_forecast_and_date_the_next_days() {
+    let dir = scratch("births");
+    // 200 days from 1969-12-01 with a weekly pattern, the date in year, month, day columns.
+    let mut text = String::from("year,month,day,births\n");
+    let start = chrono::NaiveDate::from_ymd_opt(1969, 12, 1).unwrap();
+    for k in 0..200u64 {
+        use chrono::Datelike;
+        let date = start + chrono::Days::new(k);
+        let births = 9000.0 + 500.0 * ((k % 7) as f64) + k as f64;
+        text.push_str(&format!(
+            "{},{},{},{births}\n",
+            date.year(),
+            date.month(),
+            date.day()
+        ));
+    }
+    let csv = dir.join("births.csv");
+    std::fs::write(&csv, text).unwrap();
+    let out = dir.join("run");
+    let stdout = check(&xtask(&[
+        "train",
+        "forecast",
+        "--data",
+        csv.to_str().unwrap(),
+        "--target",
+        "births",
+        "--date-columns",
+        "year,month,day",
+        "--horizon",
+        "7",
+        "--epochs",
+        "1",
+        "--hidden",
+        "8",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(stdout.contains("Epoch 1/1"), "{stdout}");
+    let forecast = std::fs::read_to_string(out.join("forecast.csv")).unwrap();
+    // The last day of the file is 1970-06-18; the test forecasts are dated by day.
+    assert!(forecast.contains("1970-06-18"), "{forecast}");
+    let predicted = check(&xtask(&[
+        "predict",
+        out.to_str().unwrap(),
+        "--data",
+        csv.to_str().unwrap(),
+    ]));
+    assert!(predicted.contains("1970-06-19"), "{predicted}");
+
+    // The year column alone as the date repeats on line 3: a clear error.
+    let run = xtask(&[
+        "train",
+        "forecast",
+        "--data",
+        csv.to_str().unwrap(),
+        "--target",
+        "births",
+        "--date-column",
+        "year",
+        "--out",
+        dir.join("bad").to_str().unwrap(),
+    ]);
+    assert!(!run.status.success());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("births.csv:3") && err.contains("repeats") && !err.contains("panicked"),
+        "{err}"
+    );
+}

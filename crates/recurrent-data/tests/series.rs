@@ -1136,3 +1136,84 @@ proptest! {
         check_fills(&cells)?;
     }
 }
+
+/// A CDC-style daily births file: the date spread over year, month and day columns.
+fn births_csv(name: &str, rows: &[(i32, u32, u32, f64)]) -> PathBuf {
+    let mut text = String::from("year,month,day,gender,births\n");
+    for &(y, m, d, b) in rows {
+        text.push_str(&format!("{y},{m},{d},F,{b}\n"));
+    }
+    let path = std::env::temp_dir().join(format!("births-{name}-{}.csv", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn dates_spread_over_year_month_day_columns_read_as_one_date() {
+    let rows: Vec<(i32, u32, u32, f64)> = (0..40)
+        .map(|k| {
+            let date = NaiveDate::from_ymd_opt(1969, 12, 20).unwrap() + chrono::Days::new(k);
+            (date.year(), date.month(), date.day(), 4000.0 + k as f64)
+        })
+        .collect();
+    let path = births_csv("days", &rows);
+    let series = load_series(&path, &SeriesOptions::new("births")).unwrap();
+    assert_eq!(series.date_column(), Some("year,month,day"));
+    let dates = series.dates().unwrap();
+    assert_eq!(
+        dates[0].date(),
+        NaiveDate::from_ymd_opt(1969, 12, 20).unwrap()
+    );
+    assert_eq!(
+        dates[12].date(),
+        NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()
+    );
+    assert_eq!(series.date_label(12).as_deref(), Some("1970-01-01"));
+    series.check_increasing().unwrap();
+    // Named explicitly, with an hour column, the same columns give date-times.
+    let hours = "year,month,day,hour,births\n2020,3,1,22,1\n2020,3,1,23,2\n2020,3,2,0,3\n";
+    let path_h = std::env::temp_dir().join(format!("hours-{}.csv", std::process::id()));
+    std::fs::write(&path_h, hours).unwrap();
+    let series = load_series(
+        &path_h,
+        &SeriesOptions::new("births").with_date_column("year,month,day,hour"),
+    )
+    .unwrap();
+    assert_eq!(series.date_label(2).as_deref(), Some("2020-03-02 00:00:00"));
+    // Inspect reports the composite date and its order.
+    let report = inspect_csv(&path).unwrap().to_string();
+    assert!(
+        report.contains("date from columns year,month,day: 1969-12-20 .. 1970-01-28, increasing"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_date_that_repeats_or_goes_back_is_an_error_naming_its_line() {
+    // The year column alone as the date: every day of 1970 has the same date.
+    let rows = [(1970, 1, 1, 1.0), (1970, 1, 2, 2.0), (1970, 1, 3, 3.0)];
+    let path = births_csv("year-only", &rows);
+    let series = load_series(
+        &path,
+        &SeriesOptions::new("births").with_date_column("year"),
+    )
+    .unwrap();
+    let err = series.check_increasing().unwrap_err().to_string();
+    assert!(err.contains(":3:") && err.contains("repeats"), "{err}");
+    assert!(err.contains("--date-columns year,month,day"), "{err}");
+    // Going back, and 30 February.
+    let path = births_csv("back", &[(1970, 1, 2, 1.0), (1970, 1, 1, 2.0)]);
+    let series = load_series(&path, &SeriesOptions::new("births")).unwrap();
+    let err = series.check_increasing().unwrap_err().to_string();
+    assert!(err.contains(":3:") && err.contains("goes back"), "{err}");
+    let report = inspect_csv(&path).unwrap().to_string();
+    assert!(report.contains("NOT increasing: line 3"), "{report}");
+    let path = births_csv("feb30", &[(1970, 2, 28, 1.0), (1970, 2, 30, 2.0)]);
+    let err = load_series(&path, &SeriesOptions::new("births"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(":3:") && err.contains("1970/2/30 is not a date"),
+        "{err}"
+    );
+}

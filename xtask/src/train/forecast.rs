@@ -94,9 +94,14 @@ pub struct ForecastArgs {
     /// Further input columns, comma-separated (their past values are inputs).
     #[arg(long, value_delimiter = ',')]
     pub covariates: Option<Vec<String>>,
-    /// The date column [default: detected].
-    #[arg(long)]
+    /// The date column [default: detected: one date-like column, or `year`, `month`,
+    /// `day` (and `hour`) columns together].
+    #[arg(long, conflicts_with = "date_columns")]
     pub date_column: Option<String>,
+    /// The date spread over columns: year,month,day[,hour] (read as one date, as pandas'
+    /// to_datetime does).
+    #[arg(long, value_delimiter = ',')]
+    pub date_columns: Option<Vec<String>>,
     /// Steps forecast from each origin [default: 12].
     #[arg(long)]
     pub horizon: Option<usize>,
@@ -216,6 +221,15 @@ fn settings(ctx: &TaskCtx, args: &ForecastArgs) -> Result<ForecastConfig> {
     }
     if let Some(column) = &args.date_column {
         config.date_column = Some(column.clone());
+    }
+    if let Some(columns) = &args.date_columns {
+        if !(3..=4).contains(&columns.len()) {
+            anyhow::bail!(
+                "--date-columns {}: give year,month,day or year,month,day,hour",
+                columns.join(",")
+            );
+        }
+        config.date_column = Some(columns.join(","));
     }
     if let Some(horizon) = args.horizon {
         config.horizon = horizon;

@@ -26,6 +26,22 @@ pub struct CsvReport {
     pub rows: usize,
     /// One report per column, in file order.
     pub columns: Vec<ColumnReport>,
+    /// The date spread over `year`, `month`, `day` (and `hour`) columns, when the file has
+    /// them: how a forecast reads its dates.
+    pub composite_date: Option<CompositeDate>,
+}
+
+/// A date read from several columns (see [`CsvReport::composite_date`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompositeDate {
+    /// The columns, joined with commas.
+    pub columns: String,
+    /// The first date.
+    pub first: String,
+    /// The last date.
+    pub last: String,
+    /// The 1-based file line of the first date that repeats or goes back, if any.
+    pub first_unordered_line: Option<usize>,
 }
 
 /// One column of a [`CsvReport`].
@@ -154,11 +170,32 @@ impl CsvReport {
         let columns = (0..table.n_columns())
             .map(|index| column_report(table, index))
             .collect();
+        let composite_date = crate::series::date_part_columns(table, &[])
+            .and_then(|indices| crate::series::parse_date_parts(table, &indices).ok())
+            .and_then(|parsed| {
+                let dated: Vec<(usize, chrono::NaiveDateTime)> = parsed
+                    .values
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(row, d)| d.map(|d| (row, d)))
+                    .collect();
+                let (first, last) = (dated.first()?, dated.last()?);
+                Some(CompositeDate {
+                    columns: parsed.name.clone(),
+                    first: parsed.format.format(&first.1),
+                    last: parsed.format.format(&last.1),
+                    first_unordered_line: dated
+                        .windows(2)
+                        .find(|w| w[1].1 <= w[0].1)
+                        .map(|w| table.lines()[w[1].0]),
+                })
+            });
         Self {
             path: table.path().to_path_buf(),
             size,
             rows: table.n_rows(),
             columns,
+            composite_date,
         }
     }
 }
@@ -327,6 +364,20 @@ impl fmt::Display for CsvReport {
             )?;
             if let (Some(line), true) = (column.first_missing_line, column.missing > 0) {
                 write!(f, "; first missing at line {line}")?;
+            }
+        }
+        if let Some(date) = &self.composite_date {
+            write!(
+                f,
+                "\n  date from columns {}: {} .. {}, ",
+                date.columns, date.first, date.last
+            )?;
+            match date.first_unordered_line {
+                None => f.write_str("increasing")?,
+                Some(line) => write!(
+                    f,
+                    "NOT increasing: line {line} repeats or goes back (a forecast refuses it)"
+                )?,
             }
         }
         Ok(())

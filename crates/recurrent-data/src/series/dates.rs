@@ -189,7 +189,10 @@ fn date(s: &str, pattern: &str) -> Option<NaiveDateTime> {
 /// the field is missing).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ParsedDates {
+    /// The (first) column, where errors point.
     pub index: usize,
+    /// The column's name, or the parts joined with commas (`year,month,day`).
+    pub name: String,
     pub format: DateFormat,
     pub values: Vec<Option<NaiveDateTime>>,
 }
@@ -211,6 +214,7 @@ pub(crate) fn parse_date_column(
             .collect();
         return Ok(ParsedDates {
             index,
+            name: name.clone(),
             format,
             values,
         });
@@ -261,9 +265,122 @@ pub(crate) fn parse_date_column(
     }
 }
 
+/// The names of date parts, in the order a composite date reads them.
+pub const DATE_PARTS: [&str; 4] = ["year", "month", "day", "hour"];
+
+/// Reads columns `indices` (year, month, day and optionally hour, in that order) as one
+/// date per row, as pandas' `to_datetime(df[["year", "month", "day"]])` does. A row with a
+/// part missing has no date; a part that is not a whole number, or parts that make no date
+/// (month 13, 30 February), are errors at their `FILE:LINE:COL`.
+pub(crate) fn parse_date_parts(table: &Table, indices: &[usize]) -> Result<ParsedDates> {
+    if !(3..=4).contains(&indices.len()) {
+        return Err(DataError::invalid(
+            "date columns",
+            format!(
+                "{} columns given; a date is read from year, month, day and optionally hour",
+                indices.len()
+            ),
+        ));
+    }
+    let header = table.header();
+    let name = indices
+        .iter()
+        .map(|&i| header[i].as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let columns: Vec<&[String]> = indices
+        .iter()
+        .map(|&i| table.column(i).unwrap_or(&[]))
+        .collect();
+    let mut values = Vec::with_capacity(table.n_rows());
+    for row in 0..table.n_rows() {
+        let fields: Vec<&str> = columns.iter().map(|c| c[row].trim()).collect();
+        if fields.iter().any(|f| is_missing(f)) {
+            values.push(None);
+            continue;
+        }
+        let mut parts = [0i64; 4];
+        for (k, field) in fields.iter().enumerate() {
+            // Whole numbers, also when written `2019.0` by a spreadsheet.
+            let number = field
+                .parse::<i64>()
+                .ok()
+                .or_else(|| {
+                    field
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|v| v.fract() == 0.0 && v.abs() < 1e9)
+                        .map(|v| v as i64)
+                })
+                .ok_or_else(|| {
+                    DataError::parse(
+                        table.location(row, indices[k]),
+                        format!(
+                            "{field:?} in column {:?} is not a whole number ({} of a date)",
+                            header[indices[k]], DATE_PARTS[k]
+                        ),
+                    )
+                })?;
+            parts[k] = number;
+        }
+        let date = i32::try_from(parts[0])
+            .ok()
+            .zip(u32::try_from(parts[1]).ok())
+            .zip(u32::try_from(parts[2]).ok())
+            .and_then(|((y, m), d)| chrono::NaiveDate::from_ymd_opt(y, m, d))
+            .and_then(|d| d.and_hms_opt(u32::try_from(parts[3]).ok()?, 0, 0))
+            .ok_or_else(|| {
+                DataError::parse(
+                    table.location(row, indices[0]),
+                    format!("{} is not a date (columns {name})", fields.join("/")),
+                )
+            })?;
+        values.push(Some(date));
+    }
+    Ok(ParsedDates {
+        index: indices[0],
+        name,
+        format: if indices.len() == 4 {
+            DateFormat::DateTime
+        } else {
+            DateFormat::Date
+        },
+        values,
+    })
+}
+
+/// The `year`, `month`, `day` (or `date_of_month`) and `hour` columns of `table` (by name,
+/// any case), when it has the first three and none of them is in `exclude`.
+pub(crate) fn date_part_columns(table: &Table, exclude: &[usize]) -> Option<Vec<usize>> {
+    let find = |part: &str| {
+        // The day of the month also goes by `date_of_month` (CDC / FiveThirtyEight births).
+        let names: &[&str] = match part {
+            "day" => &["day", "date_of_month", "day_of_month"],
+            other => &[other][..],
+        };
+        table
+            .header()
+            .iter()
+            .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
+            .filter(|i| !exclude.contains(i))
+    };
+    let mut indices: Vec<usize> = DATE_PARTS[..3]
+        .iter()
+        .map(|p| find(p))
+        .collect::<Option<_>>()?;
+    if let Some(hour) = find(DATE_PARTS[3]) {
+        indices.push(hour);
+    }
+    Some(indices)
+}
+
 /// Chooses the date column of a series loaded from `table`.
 ///
-/// - `explicit`: that column, which must exist and parse (every format allowed).
+/// - `explicit`: that column, which must exist and parse (every format allowed); or, when
+///   it names several columns separated by commas (`year,month,day[,hour]`), those read as
+///   one date ([`parse_date_parts`]).
+/// - Otherwise columns named `year`, `month` and `day` (and `hour`), none of them selected,
+///   read as one date.
 /// - Otherwise the first column not in `exclude` whose name is date-like ([`NameHint`])
 ///   and whose first present value parses as a date: then every value must parse, and a
 ///   bad one is an error at its `FILE:LINE:COL`. A date-like name whose first value is no
@@ -277,8 +394,18 @@ pub(crate) fn choose_date_column(
     exclude: &[usize],
 ) -> Result<Option<ParsedDates>> {
     if let Some(name) = explicit {
+        if name.contains(',') {
+            let indices = name
+                .split(',')
+                .map(|part| table.column_index(part.trim()))
+                .collect::<Result<Vec<_>>>()?;
+            return parse_date_parts(table, &indices).map(Some);
+        }
         let index = table.column_index(name)?;
         return parse_date_column(table, index, NameHint::Explicit).map(Some);
+    }
+    if let Some(indices) = date_part_columns(table, exclude) {
+        return parse_date_parts(table, &indices).map(Some);
     }
     let candidates = (0..table.n_columns()).filter(|i| !exclude.contains(i));
     for index in candidates.clone() {

@@ -19,7 +19,8 @@ pub struct SeriesOptions {
     pub target: String,
     /// Further input columns, in this order after the target.
     pub covariates: Vec<String>,
-    /// The date column; `None` detects it (see [`load_series`]).
+    /// The date column, or the date's parts separated by commas (`year,month,day[,hour]`);
+    /// `None` detects it (see [`load_series`]).
     pub date_column: Option<String>,
     /// What to do with missing values in the target and covariates.
     pub missing: MissingPolicy,
@@ -81,8 +82,10 @@ pub struct TimeSeries {
 ///
 /// The columns are `options.target` then `options.covariates`; every value must be a
 /// number or a missing marker ([`super::MISSING_MARKERS`]), which `options.missing`
-/// handles. Dates come from `options.date_column` when given; otherwise from the first
-/// column (other than the selected ones) named like a date (`date`, `time`, `timestamp`,
+/// handles. Dates come from `options.date_column` when given (one column, or
+/// `year,month,day[,hour]` columns read as one date); otherwise from columns named `year`,
+/// `month` and `day` (and `hour`) together, as pandas' `to_datetime` reads them; otherwise
+/// from the first column (other than the selected ones) named like a date (`date`, `time`, `timestamp`,
 /// `ds`, `month`, `year`, …) whose values parse as dates, or else the first whose every
 /// value parses as an unambiguous date; a file without one gives a series without dates.
 /// See [`super::DateFormat`] for the formats. Rows whose date is missing are dropped
@@ -226,7 +229,7 @@ pub(crate) fn select(
             table.location(row, d.index),
             format!(
                 "missing date in column {:?}: a row without a date cannot be placed in time; use the drop policy to skip such rows",
-                header[d.index]
+                d.name
             ),
         ));
     }
@@ -281,7 +284,7 @@ pub(crate) fn select(
     }
     let dates = dates.map(|d| {
         (
-            header[d.index].clone(),
+            d.name.clone(),
             d.format,
             rows.iter()
                 .map(|&r| d.values[r].unwrap_or_default())
@@ -344,7 +347,8 @@ impl TimeSeries {
         let mut names = vec![options.target.as_str()];
         names.extend(options.covariates.iter().map(String::as_str));
         let numeric = column_indices(table, &names)?;
-        if let Some(date) = &options.date_column {
+        for date in options.date_column.iter().flat_map(|d| d.split(',')) {
+            let date = date.trim();
             let index = table.column_index(date)?;
             if numeric.contains(&index) {
                 return Err(DataError::invalid(
@@ -435,6 +439,45 @@ impl TimeSeries {
         self.date_format = Some(format);
         self.warn_unordered();
         Ok(self)
+    }
+
+    /// Checks that the dates increase strictly, as a forecast needs (one row per time step,
+    /// in order).
+    ///
+    /// Errors: `FILE:LINE: dates must increase: ... repeats or goes back from ...` at the
+    /// first row whose date is not after the one before. A series without dates passes.
+    pub fn check_increasing(&self) -> Result<()> {
+        if let Some(i) = self.first_unordered() {
+            let dates = self.dates.as_deref().unwrap_or_default();
+            let show = |t: usize| self.date_label(t).unwrap_or_else(|| dates[t].to_string());
+            let line = self.lines.get(i + 1).copied().unwrap_or(0);
+            return Err(DataError::parse(
+                crate::error::Location::line(&self.path, line),
+                format!(
+                    "dates must increase for a forecast: {} {} {} (line {}){}",
+                    show(i + 1),
+                    if dates[i + 1] == dates[i] {
+                        "repeats"
+                    } else {
+                        "goes back from"
+                    },
+                    show(i),
+                    self.lines.get(i).copied().unwrap_or(0),
+                    match &self.date_column {
+                        Some(c) if !c.contains(',') && dates[i + 1] == dates[i] => format!(
+                            "; if the date is spread over columns, name them with --date-columns year,month,day (column {c:?} was read as the date)"
+                        ),
+                        _ => String::new(),
+                    }
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The row (after the first) whose date is not after the one before, if any.
+    pub fn first_unordered(&self) -> Option<usize> {
+        self.dates.as_ref()?.windows(2).position(|w| w[1] <= w[0])
     }
 
     fn warn_unordered(&self) {

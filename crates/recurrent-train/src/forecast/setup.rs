@@ -107,6 +107,9 @@ impl ForecastSetup {
             options = options.with_date_column(column.clone());
         }
         let series = load_series(&config.data, &options)?;
+        // One row per time step, in order: a date that repeats (a year column read as the
+        // date of daily rows) or goes back is an error naming its line.
+        series.check_increasing()?;
         Self::from_series(config, series)
     }
 
