@@ -6,7 +6,7 @@ mod char_lm;
 mod classifier;
 mod forecaster;
 mod language_model;
-mod seq2seq;
+pub(crate) mod seq2seq;
 mod tagger;
 mod translator;
 

@@ -258,22 +258,7 @@ impl Seq2Seq {
     /// Errors: a length of 0 or above `S`, or as many lengths as rows.
     pub fn encode(&self, src: Tensor<2, Int>, lengths: &[usize]) -> Result<Encoded> {
         let [batch, steps] = src.dims();
-        if lengths.len() != batch {
-            return Err(ZooError::value(
-                "source lengths",
-                format!("{} lengths for {batch} sequences", lengths.len()),
-            ));
-        }
-        if let Some((row, &length)) = lengths
-            .iter()
-            .enumerate()
-            .find(|(_, l)| **l == 0 || **l > steps)
-        {
-            return Err(ZooError::value(
-                "source lengths",
-                format!("sequence {row} has length {length} (must be in 1..={steps})"),
-            ));
-        }
+        check_source_lengths(lengths, batch, steps)?;
         let device = src.device();
         let lengths = lengths_tensor(lengths, &device);
         let x = self.dropout.forward(self.src_embed.forward(src));
@@ -362,20 +347,7 @@ impl Seq2Seq {
         seed: u64,
     ) -> Result<Seq2SeqOutput> {
         let [batch, _] = src.dims();
-        let [tgt_batch, steps] = tgt_in.dims();
-        if tgt_batch != batch {
-            return Err(ZooError::shape(
-                "target",
-                format!("[{batch}, T]"),
-                &tgt_in.dims(),
-            ));
-        }
-        if !(0.0..=1.0).contains(&teacher_forcing) {
-            return Err(ZooError::value(
-                "teacher_forcing",
-                format!("{teacher_forcing} (must be in [0, 1])"),
-            ));
-        }
+        let steps = check_targets(batch, &tgt_in, teacher_forcing)?;
         let device = src.device();
         let encoded = self.encode(src, src_lengths)?;
         let teacher = self.dropout.forward(self.tgt_embed.forward(tgt_in));
@@ -438,6 +410,51 @@ impl Seq2Seq {
         };
         decode_batch(&mut decoder, batch, search, limits)
     }
+}
+
+/// `lengths` must hold one length in `1..=steps` per source row.
+pub(crate) fn check_source_lengths(lengths: &[usize], batch: usize, steps: usize) -> Result<()> {
+    if lengths.len() != batch {
+        return Err(ZooError::value(
+            "source lengths",
+            format!("{} lengths for {batch} sequences", lengths.len()),
+        ));
+    }
+    if let Some((row, &length)) = lengths
+        .iter()
+        .enumerate()
+        .find(|(_, l)| **l == 0 || **l > steps)
+    {
+        return Err(ZooError::value(
+            "source lengths",
+            format!("sequence {row} has length {length} (must be in 1..={steps})"),
+        ));
+    }
+    Ok(())
+}
+
+/// `tgt_in` must have `batch` rows and `teacher_forcing` be in `[0, 1]`; returns the target
+/// steps.
+pub(crate) fn check_targets(
+    batch: usize,
+    tgt_in: &Tensor<2, Int>,
+    teacher_forcing: f64,
+) -> Result<usize> {
+    let [tgt_batch, steps] = tgt_in.dims();
+    if tgt_batch != batch {
+        return Err(ZooError::shape(
+            "target",
+            format!("[{batch}, T]"),
+            &tgt_in.dims(),
+        ));
+    }
+    if !(0.0..=1.0).contains(&teacher_forcing) {
+        return Err(ZooError::value(
+            "teacher_forcing",
+            format!("{teacher_forcing} (must be in [0, 1])"),
+        ));
+    }
+    Ok(steps)
 }
 
 /// The decoder's state during a search: one row per hypothesis.

@@ -19,6 +19,7 @@ use super::layers::{
 use super::positions::{PositionKind, Positions};
 use crate::error::{Result, ZooError, check_rate, check_size};
 use crate::models::Seq2SeqOutput;
+use crate::models::seq2seq::{check_source_lengths, check_targets};
 use crate::search::{BatchStep, Limits, Search, decode_batch};
 use crate::weights::{Export, PytorchWeights, child};
 
@@ -164,22 +165,7 @@ struct Memory {
 impl TransformerSeq2Seq {
     fn encode(&self, src: Tensor<2, Int>, lengths: &[usize]) -> Result<Memory> {
         let [batch, steps] = src.dims();
-        if lengths.len() != batch {
-            return Err(ZooError::value(
-                "source lengths",
-                format!("{} lengths for {batch} sequences", lengths.len()),
-            ));
-        }
-        if let Some((row, &length)) = lengths
-            .iter()
-            .enumerate()
-            .find(|(_, l)| **l == 0 || **l > steps)
-        {
-            return Err(ZooError::value(
-                "source lengths",
-                format!("sequence {row} has length {length} (must be in 1..={steps})"),
-            ));
-        }
+        check_source_lengths(lengths, batch, steps)?;
         let pad = padding_mask(lengths_tensor(lengths, &src.device()), steps);
         let x = self.positions.try_forward(self.src_embed.forward(src), 0)?;
         let states = self
@@ -227,20 +213,7 @@ impl TransformerSeq2Seq {
         seed: u64,
     ) -> Result<Seq2SeqOutput> {
         let [batch, _] = src.dims();
-        let [tgt_batch, steps] = tgt_in.dims();
-        if tgt_batch != batch {
-            return Err(ZooError::shape(
-                "target",
-                format!("[{batch}, T]"),
-                &tgt_in.dims(),
-            ));
-        }
-        if !(0.0..=1.0).contains(&teacher_forcing) {
-            return Err(ZooError::value(
-                "teacher_forcing",
-                format!("{teacher_forcing} (must be in [0, 1])"),
-            ));
-        }
+        let steps = check_targets(batch, &tgt_in, teacher_forcing)?;
         let memory = self.encode(src, src_lengths)?;
         let mut tgt_in = tgt_in;
         if teacher_forcing < 1.0 && steps > 1 {

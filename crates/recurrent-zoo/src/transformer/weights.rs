@@ -2,7 +2,9 @@
 //! `nn.TransformerDecoderLayer`, `nn.MultiheadAttention` with its packed input projection).
 
 use burn::nn::attention::MultiHeadAttention;
-use burn::nn::transformer::{TransformerDecoderLayer, TransformerEncoderLayer};
+use burn::nn::transformer::{
+    PositionWiseFeedForward, TransformerDecoderLayer, TransformerEncoderLayer,
+};
 use burn::nn::{LayerNorm, Linear};
 use burn::tensor::{Tensor, TensorData};
 use recurrent_cells::StateDict;
@@ -89,6 +91,21 @@ pub(crate) fn load_packed_attention(
     Ok(mha)
 }
 
+impl PytorchWeights for PositionWiseFeedForward {
+    /// The layer-level names PyTorch gives the feed-forward: `linear1.*`, `linear2.*`.
+    fn export(&self, prefix: &str, what: Export<'_>) -> StateDict {
+        let mut dict = self.linear_inner.export(&child(prefix, "linear1"), what);
+        dict.extend(self.linear_outer.export(&child(prefix, "linear2"), what));
+        dict
+    }
+
+    fn load(mut self, dict: &StateDict, prefix: &str) -> Result<Self> {
+        self.linear_inner = self.linear_inner.load(dict, &child(prefix, "linear1"))?;
+        self.linear_outer = self.linear_outer.load(dict, &child(prefix, "linear2"))?;
+        Ok(self)
+    }
+}
+
 /// burn's encoder layer keeps its norms under other names than PyTorch: post-norm
 /// `norm_1` (after attention) and `norm_2` (after the feed-forward) are PyTorch's `norm1`
 /// and `norm2`; pre-norm applies `norm_2` before attention and `norm_1` before the
@@ -107,16 +124,7 @@ impl PytorchWeights for TransformerEncoderLayer {
     /// `norm1.*`, `norm2.*`.
     fn export(&self, prefix: &str, what: Export<'_>) -> StateDict {
         let mut dict = export_packed_attention(&self.mha, &child(prefix, "self_attn"), what);
-        dict.extend(
-            self.pwff
-                .linear_inner
-                .export(&child(prefix, "linear1"), what),
-        );
-        dict.extend(
-            self.pwff
-                .linear_outer
-                .export(&child(prefix, "linear2"), what),
-        );
+        dict.extend(self.pwff.export(prefix, what));
         for (name, norm) in encoder_norms(self) {
             dict.extend(norm.export(&child(prefix, name), what));
         }
@@ -125,14 +133,7 @@ impl PytorchWeights for TransformerEncoderLayer {
 
     fn load(mut self, dict: &StateDict, prefix: &str) -> Result<Self> {
         self.mha = load_packed_attention(self.mha, dict, &child(prefix, "self_attn"))?;
-        self.pwff.linear_inner = self
-            .pwff
-            .linear_inner
-            .load(dict, &child(prefix, "linear1"))?;
-        self.pwff.linear_outer = self
-            .pwff
-            .linear_outer
-            .load(dict, &child(prefix, "linear2"))?;
+        self.pwff = self.pwff.load(dict, prefix)?;
         let (first, second) = if self.norm_first {
             ("norm2", "norm1")
         } else {
@@ -156,16 +157,7 @@ impl PytorchWeights for TransformerDecoderLayer {
             &child(prefix, "multihead_attn"),
             what,
         ));
-        dict.extend(
-            self.pwff
-                .linear_inner
-                .export(&child(prefix, "linear1"), what),
-        );
-        dict.extend(
-            self.pwff
-                .linear_outer
-                .export(&child(prefix, "linear2"), what),
-        );
+        dict.extend(self.pwff.export(prefix, what));
         let norms = if self.norm_first {
             [&self.norm_3, &self.norm_1, &self.norm_2]
         } else {
@@ -181,14 +173,7 @@ impl PytorchWeights for TransformerDecoderLayer {
         self.self_attn = load_packed_attention(self.self_attn, dict, &child(prefix, "self_attn"))?;
         self.cross_attn =
             load_packed_attention(self.cross_attn, dict, &child(prefix, "multihead_attn"))?;
-        self.pwff.linear_inner = self
-            .pwff
-            .linear_inner
-            .load(dict, &child(prefix, "linear1"))?;
-        self.pwff.linear_outer = self
-            .pwff
-            .linear_outer
-            .load(dict, &child(prefix, "linear2"))?;
+        self.pwff = self.pwff.load(dict, prefix)?;
         let [n1, n2, n3] = if self.norm_first {
             ["norm2", "norm3", "norm1"]
         } else {
