@@ -1,7 +1,8 @@
 //! Project tasks, run as `cargo xtask <task>` (see `.cargo/config.toml`).
 //!
 //! - `parity [--backend flex|ndarray|wgpu] FILE...`: PyTorch reference cases.
-//! - `test [--skip-wgpu]`: the whole test suite (CPU tests, then the parity cases on wgpu).
+//! - `test [--skip-wgpu] [--skip-browser]`: the whole test suite (CPU tests, the parity
+//!   cases on wgpu, then the server's page in a headless Chromium).
 //! - `bench [--configs A,B,C] [--cells rnn,lstm,gru] [--modes fwd,fwdbwd]`: our layers
 //!   against PyTorch (when a Python with torch is found) and our composite path; writes
 //!   docs/benchmarks.md and its chart.
@@ -10,6 +11,8 @@
 //! - `inspect FILE [--format csv|text|conll]`: what a data file holds.
 //! - `train TASK [OPTIONS]`: trains a model and writes a run directory.
 //! - `predict RUN_DIR [OPTIONS]`: uses a finished run (generates text, forecasts, tags).
+//! - `serve RUN_DIR... [--backend B] [--host H] [--port P]`: serves finished runs over
+//!   HTTP, with a page at `/`.
 //!
 //! Logs of the libraries go to standard error; `RECURRENT_LOG=info` (or `debug`) shows more.
 
@@ -18,6 +21,7 @@ mod compare;
 mod inspect;
 mod parity;
 mod predict;
+mod serve;
 mod train;
 
 use std::path::{Path, PathBuf};
@@ -53,12 +57,16 @@ enum Task {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Runs the test suite: `cargo test --workspace` on the CPU backends, then the vendored
-    /// parity cases on wgpu (a missing wgpu adapter is a failure).
+    /// Runs the test suite: `cargo test --workspace` on the CPU backends, the vendored
+    /// parity cases on wgpu (a missing wgpu adapter is a failure), then the server's page
+    /// in a headless Chromium (a missing chromium or chromedriver is a failure).
     Test {
         /// Skip the wgpu parity run (for machines without any Vulkan driver).
         #[arg(long)]
         skip_wgpu: bool,
+        /// Skip the browser test of the server's page (for machines without Chromium).
+        #[arg(long)]
+        skip_browser: bool,
     },
     /// Times our layers (fused kernels) against PyTorch's and our composite path on configs
     /// A, B and C, and writes docs/benchmarks.md with a chart. The criterion benchmarks
@@ -80,6 +88,9 @@ enum Task {
     /// Uses a finished run: generates text (char-lm), forecasts the next horizon
     /// (forecast) or tags a file (tagger).
     Predict(predict::PredictArgs),
+    /// Serves finished runs over HTTP: `GET /models`, `POST /generate` (char-lm),
+    /// `/forecast`, `/tag`, `/translate` (seq2seq), and a page at `/` to try them.
+    Serve(serve::ServeArgs),
     /// Prints what a data file holds (rows, columns, missing values, characters, tags…);
     /// malformed input fails with `FILE:LINE: what is wrong`.
     Inspect {
@@ -110,6 +121,7 @@ fn main() -> Result<()> {
         "recurrent_cells",
         "recurrent_data",
         "recurrent_train",
+        "recurrent_serve",
         "xtask",
     ]
     .into_iter()
@@ -132,12 +144,16 @@ fn main() -> Result<()> {
             tolerance,
             files,
         } => parity::run(backend, tolerance, &files),
-        Task::Test { skip_wgpu } => test(skip_wgpu),
+        Task::Test {
+            skip_wgpu,
+            skip_browser,
+        } => test(skip_wgpu, skip_browser),
         Task::Bench(args) => bench::run(&args),
         Task::Compare(args) => compare::run(&args),
         Task::Inspect { file, format } => inspect::run(&file, format),
         Task::Train { task, common } => train::run(task, common),
         Task::Predict(args) => predict::run(&args),
+        Task::Serve(args) => serve::run(&args),
     }
 }
 
@@ -165,7 +181,7 @@ fn run(mut cmd: Command) -> Result<()> {
     Ok(())
 }
 
-fn test(skip_wgpu: bool) -> Result<()> {
+fn test(skip_wgpu: bool, skip_browser: bool) -> Result<()> {
     let mut cmd = cargo();
     // xtask stays in the package set: its features (every backend) then unify with the
     // tests', and burn is built once for both.
@@ -173,9 +189,25 @@ fn test(skip_wgpu: bool) -> Result<()> {
     run(cmd)?;
     if skip_wgpu {
         println!("skipping the wgpu parity cases (--skip-wgpu)");
+    } else {
+        let cases = parity::vendored_cases(&root())?;
+        println!("\nparity cases on wgpu:");
+        parity::run(Backend::Wgpu, None, &cases)?;
+    }
+    if skip_browser {
+        println!("skipping the browser test of the server's page (--skip-browser)");
         return Ok(());
     }
-    let cases = parity::vendored_cases(&root())?;
-    println!("\nparity cases on wgpu:");
-    parity::run(Backend::Wgpu, None, &cases)
+    println!("\nthe server's page in a headless Chromium:");
+    let mut cmd = cargo();
+    // The same package set as above: nothing is rebuilt.
+    cmd.args([
+        "test",
+        "--workspace",
+        "--test",
+        "serve_browser",
+        "--",
+        "--ignored",
+    ]);
+    run(cmd)
 }

@@ -240,6 +240,20 @@ impl Vocab {
         })
     }
 
+    /// The characters of `text` that are not tokens of this vocabulary (a special token's
+    /// text does not count), each with its 0-based position in characters: what a
+    /// character-level model cannot read without `<unk>`.
+    pub fn unknown_chars(&self, text: &str) -> Vec<(usize, char)> {
+        let mut buffer = [0u8; 4];
+        text.chars()
+            .enumerate()
+            .filter(|(_, c)| {
+                self.id(c.encode_utf8(&mut buffer))
+                    .is_none_or(|id| self.is_special(id))
+            })
+            .collect()
+    }
+
     /// The token with id `id`.
     pub fn token(&self, id: u32) -> Option<&str> {
         self.tokens.get(id as usize).map(String::as_str)

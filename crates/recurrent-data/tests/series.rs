@@ -1217,3 +1217,34 @@ fn a_date_that_repeats_or_goes_back_is_an_error_naming_its_line() {
         "{err}"
     );
 }
+
+#[test]
+fn next_dates_step_by_calendar_months_years_or_the_last_interval() {
+    let day = |y, m, d| {
+        NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+    };
+    // Monthly: calendar months, across a year end (31 Jan + 1 month clamps to 29 Feb 2024).
+    let months = [day(2023, 11, 1), day(2023, 12, 1)];
+    let next = recurrent_data::series::next_dates(&months, DateFormat::Month, 3);
+    assert_eq!(next, [day(2024, 1, 1), day(2024, 2, 1), day(2024, 3, 1)]);
+    let next = recurrent_data::series::next_dates(&[day(2024, 1, 31)], DateFormat::Month, 1);
+    assert_eq!(next, [day(2024, 2, 29)]);
+    // Yearly: whole years.
+    let next = recurrent_data::series::next_dates(
+        &[day(2019, 1, 1), day(2020, 1, 1)],
+        DateFormat::Year,
+        2,
+    );
+    assert_eq!(next, [day(2021, 1, 1), day(2022, 1, 1)]);
+    // Daily: the last interval (two days here).
+    let next = recurrent_data::series::next_dates(
+        &[day(2024, 2, 26), day(2024, 2, 28)],
+        DateFormat::Date,
+        2,
+    );
+    assert_eq!(next, [day(2024, 3, 1), day(2024, 3, 3)]);
+    assert!(recurrent_data::series::next_dates(&[], DateFormat::Date, 2).is_empty());
+}

@@ -225,3 +225,14 @@ fn inspect_text_rejects_broken_files_with_their_line() {
     let msg = inspect_text(&missing).unwrap_err().to_string();
     assert!(msg.contains("no_such_file.txt"), "{msg}");
 }
+
+#[test]
+fn unknown_chars_are_the_characters_outside_the_vocabulary_with_their_positions() {
+    let mut builder = VocabBuilder::new().specials(SpecialTokens::default());
+    builder.extend(["a", "b", " "]);
+    let vocab = builder.build().unwrap();
+    assert!(vocab.unknown_chars("ab ba").is_empty());
+    assert_eq!(vocab.unknown_chars("aé b€"), [(1, 'é'), (4, '€')]);
+    // A special token's text is not a character of the vocabulary.
+    assert_eq!(vocab.unknown_chars("<"), [(0, '<')]);
+}

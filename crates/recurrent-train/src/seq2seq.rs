@@ -35,7 +35,9 @@ use crate::fit::{
     TeacherForcing, fit,
 };
 use crate::optimizer::Clipping;
+use crate::run_config::{CONFIG_FILE, SavedRun};
 use crate::run_dir::RunDir;
+use crate::weights::load_weights;
 
 /// The weights file of a seq2seq run.
 pub const MODEL_FILE: &str = "model.safetensors";
@@ -630,6 +632,105 @@ pub fn translate_with(
         out.extend(decoded.iter().map(|ids| decode_chars(tgt_vocab, ids)));
     }
     Ok(out)
+}
+
+/// A finished seq2seq run read back: its settings, both vocabularies and the model.
+#[derive(Debug)]
+pub struct Seq2SeqRunFiles {
+    /// The run's settings.
+    pub config: Seq2SeqTaskConfig,
+    /// The source characters.
+    pub src_vocab: Vocab,
+    /// The target characters (with `<bos>` and `<eos>`).
+    pub tgt_vocab: Vocab,
+    /// The model.
+    pub model: Translator,
+}
+
+/// Reads the seq2seq run in `dir` (`config.toml`, `src_vocab.txt`, `tgt_vocab.txt`,
+/// `model.safetensors`) onto `device`.
+///
+/// Errors name the file: missing, unreadable, not a seq2seq run, weights that do not fit,
+/// or a target vocabulary without `<bos>`/`<eos>`.
+pub fn load_run(dir: &Path, device: &Device) -> Result<Seq2SeqRunFiles> {
+    let config: Seq2SeqTaskConfig =
+        SavedRun::read(&dir.join(CONFIG_FILE))?.settings_of("seq2seq")?;
+    let src_vocab = load_vocab(&dir.join(SRC_VOCAB_FILE))?;
+    let tgt_vocab = load_vocab(&dir.join(TGT_VOCAB_FILE))?;
+    let model = load_weights(
+        config.init_for(src_vocab.len(), tgt_vocab.len(), device)?,
+        &dir.join(MODEL_FILE),
+    )?;
+    let run = Seq2SeqRunFiles {
+        config,
+        src_vocab,
+        tgt_vocab,
+        model,
+    };
+    run.limits(dir)?;
+    Ok(run)
+}
+
+impl Seq2SeqRunFiles {
+    /// Where decoding starts and stops: `<bos>`, `<eos>` and the longest target the run was
+    /// trained for (plus its end token). `dir` only names the run in the error.
+    pub fn limits(&self, dir: &Path) -> Result<Limits> {
+        let (Some(bos), Some(eos)) = (self.tgt_vocab.bos_id(), self.tgt_vocab.eos_id()) else {
+            return Err(TrainError::invalid(
+                "target vocabulary",
+                format!(
+                    "{}: it has no <bos>/<eos>",
+                    dir.join(TGT_VOCAB_FILE).display()
+                ),
+            ));
+        };
+        Ok(Limits {
+            bos,
+            eos,
+            max_len: self.config.max_target + 1,
+        })
+    }
+
+    /// The search of `beam`: greedy without one, beam search with the run's length penalty
+    /// otherwise.
+    ///
+    /// Errors: a beam of 0.
+    pub fn search(&self, beam: Option<usize>) -> Result<Search> {
+        match beam {
+            Some(0) => Err(TrainError::invalid(
+                "beam",
+                "a beam holds at least one hypothesis, got 0".to_owned(),
+            )),
+            Some(width) => Ok(Search::Beam {
+                width,
+                length_penalty: self.config.length_penalty,
+            }),
+            None => Ok(Search::Greedy),
+        }
+    }
+
+    /// Translates `sources` (greedy, or beam search of width `beam`) in batches of at
+    /// least 64.
+    ///
+    /// Errors: an empty source, a beam of 0, a target vocabulary without `<bos>`/`<eos>`.
+    pub fn translate(
+        &self,
+        sources: &[&str],
+        beam: Option<usize>,
+        device: &Device,
+    ) -> Result<Vec<String>> {
+        let limits = self.limits(Path::new("the run"))?;
+        translate_with(
+            &self.model,
+            &self.src_vocab,
+            &self.tgt_vocab,
+            sources,
+            self.search(beam)?,
+            limits,
+            self.config.batch_size.max(64),
+            device,
+        )
+    }
 }
 
 /// The attention weights of `model` over `source` while it reads `target` (teacher

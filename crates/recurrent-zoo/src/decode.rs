@@ -45,7 +45,8 @@ pub trait StepModel {
 /// Generates `length` tokens after `prime` with `model`, never choosing a token of
 /// `banned` (padding, unknown, ...); `seed` drives [`Sampling::Random`].
 ///
-/// Errors: an empty prime, a temperature that is not above 0, or a beam width of 0.
+/// Errors: an empty prime, a temperature that is not above 0, a beam width of 0, or logits
+/// that are not finite (NaN or infinite: a diverged or damaged model), naming the step.
 pub fn generate<M: StepModel>(
     model: &M,
     prime: &[u32],
@@ -69,22 +70,38 @@ pub fn generate<M: StepModel>(
             return Err(ZooError::value("beam width", "0 (must be at least 1)"));
         }
         Sampling::Beam { width } => {
-            return Ok(beam_search(model, prime, length, width, banned, device));
+            return beam_search(model, prime, length, width, banned, device);
         }
         _ => {}
     }
     let (logits, mut state) = model.step(ids_tensor(&[prime.to_vec()], device), None);
-    let mut last = host(logits);
+    let mut last = finite(host(logits), 0)?;
     let mut rng = StdRng::seed_from_u64(seed);
     let mut out = Vec::with_capacity(length);
-    for _ in 0..length {
+    for step in 0..length {
         let next = pick(&last, sampling, &mut rng, banned);
         out.push(next);
         let (logits, s) = model.step(ids_tensor(&[vec![next]], device), Some(state));
         state = s;
-        last = host(logits);
+        last = finite(host(logits), step + 1)?;
     }
     Ok(out)
+}
+
+/// `logits` when every one is finite; otherwise an error naming the step (0: after the
+/// prime), as a model whose weights or state diverged gives NaN or infinite logits and no
+/// token can be chosen from them.
+fn finite(logits: Vec<f32>, step: usize) -> Result<Vec<f32>> {
+    match logits.iter().find(|l| !l.is_finite()) {
+        None => Ok(logits),
+        Some(bad) => Err(ZooError::value(
+            "logits",
+            format!(
+                "{bad} at generation step {step}: the model's outputs are not finite (diverged \
+                 or damaged weights?)"
+            ),
+        )),
+    }
 }
 
 /// `[k, n]` ids on `device`.
@@ -152,13 +169,13 @@ fn beam_search<M: StepModel>(
     width: usize,
     banned: &[u32],
     device: &Device,
-) -> Vec<u32> {
+) -> Result<Vec<u32>> {
     let (logits, mut state) = model.step(ids_tensor(&[prime.to_vec()], device), None);
-    let mut last = host(logits);
+    let mut last = finite(host(logits), 0)?;
     let vocab = last.len();
     // (tokens so far, summed log-probability) per hypothesis; the rows of `state`.
     let mut beams: Vec<(Vec<u32>, f64)> = vec![(Vec::new(), 0.0)];
-    for _ in 0..length {
+    for step in 0..length {
         let mut candidates: Vec<(usize, u32, f64)> = Vec::new();
         for (b, (_, score)) in beams.iter().enumerate() {
             let logp = log_softmax(&last[b * vocab..(b + 1) * vocab]);
@@ -185,11 +202,11 @@ fn beam_search<M: StepModel>(
         let next: Vec<Vec<u32>> = candidates.iter().map(|c| vec![c.1]).collect();
         let (logits, s) = model.step(ids_tensor(&next, device), Some(state));
         state = s;
-        last = host(logits);
+        last = finite(host(logits), step + 1)?;
     }
-    beams
+    Ok(beams
         .into_iter()
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map(|b| b.0)
-        .unwrap_or_default()
+        .unwrap_or_default())
 }

@@ -262,3 +262,69 @@ fn classifier_pooling_modes() {
             .is_err()
     );
 }
+
+/// A char-LM whose logits turn NaN from its `from`-th step on (0: the prime's step).
+struct Diverging {
+    model: recurrent_zoo::models::CharLm,
+    calls: std::cell::Cell<usize>,
+    from: usize,
+}
+
+impl StepModel for Diverging {
+    type State = <recurrent_zoo::models::CharLm as StepModel>::State;
+
+    fn step(&self, ids: Tensor<2, Int>, state: Option<Self::State>) -> (Tensor<2>, Self::State) {
+        let (logits, state) = self.model.step(ids, state);
+        let call = self.calls.get();
+        self.calls.set(call + 1);
+        if call >= self.from {
+            (logits.mul_scalar(f32::NAN), state)
+        } else {
+            (logits, state)
+        }
+    }
+
+    fn reorder(state: Self::State, index: Tensor<1, Int>) -> Self::State {
+        <recurrent_zoo::models::CharLm as StepModel>::reorder(state, index)
+    }
+}
+
+#[test]
+fn non_finite_logits_stop_generation_with_an_error_naming_the_step() {
+    let device = Device::flex();
+    for sampling in [
+        Sampling::Greedy,
+        Sampling::Beam { width: 3 },
+        Sampling::Random {
+            temperature: 1.0,
+            top_k: None,
+        },
+    ] {
+        for from in [0, 4] {
+            let model = Diverging {
+                model: CharLmConfig::new(9).with_d_hidden(8).init(&device),
+                calls: std::cell::Cell::new(0),
+                from,
+            };
+            let err = generate(&model, &[1, 2], 10, sampling, &[0], 0, &device).unwrap_err();
+            let message = err.to_string();
+            assert!(
+                message.contains(&format!("NaN at generation step {from}"))
+                    && message.contains("not finite"),
+                "{sampling:?}: {message}"
+            );
+        }
+        // Finite logits all the way: no error.
+        let model = Diverging {
+            model: CharLmConfig::new(9).with_d_hidden(8).init(&device),
+            calls: std::cell::Cell::new(0),
+            from: usize::MAX,
+        };
+        assert_eq!(
+            generate(&model, &[1, 2], 10, sampling, &[0], 0, &device)
+                .unwrap()
+                .len(),
+            10
+        );
+    }
+}

@@ -18,7 +18,7 @@ use clap::Args;
 use recurrent::backend::Backend;
 use recurrent::burn::tensor::Device;
 use recurrent::data::series::{
-    DateFormat, MissingPolicy, SeriesOptions, Table, TimeSeries, load_series,
+    MissingPolicy, SeriesOptions, Table, TimeSeries, load_series, next_dates,
 };
 use recurrent::train::ensemble::train_members;
 use recurrent::train::forecast::{
@@ -642,35 +642,6 @@ fn print_summary(m: &ForecastMetrics) {
         m.epochs_run,
         m.train_seconds
     );
-}
-
-/// The next `count` dates after the last of `dates`, in steps of the series: calendar
-/// months for monthly data, years for yearly data, else the last interval.
-fn next_dates(
-    dates: &[chrono::NaiveDateTime],
-    format: DateFormat,
-    count: usize,
-) -> Vec<chrono::NaiveDateTime> {
-    let Some(&last) = dates.last() else {
-        return Vec::new();
-    };
-    let months = match format {
-        DateFormat::Month => Some(1),
-        DateFormat::Year => Some(12),
-        _ => None,
-    };
-    let step = match dates {
-        [.., a, b] => *b - *a,
-        _ => chrono::TimeDelta::zero(),
-    };
-    (1..=count)
-        .map(|h| match months {
-            Some(m) => last
-                .checked_add_months(chrono::Months::new(m * h as u32))
-                .unwrap_or(last),
-            None => last + step * h as i32,
-        })
-        .collect()
 }
 
 /// `cargo xtask predict RUN_DIR [--data FILE]` for a forecast run: loads the settings

@@ -13,16 +13,16 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use recurrent::backend::Backend;
+use recurrent::train::Progress;
 use recurrent::train::fit::{StopReason, TeacherForcing};
 use recurrent::train::plot;
 use recurrent::train::seq2seq::{
     MODEL_FILE, SRC_VOCAB_FILE, Seq2SeqData, Seq2SeqScores, Seq2SeqTaskConfig, TGT_VOCAB_FILE,
-    attention_map, evaluate, load_vocab, save_vocab, train_seq2seq, translate_with,
+    attention_map, evaluate, load_run, save_vocab, train_seq2seq, translate_with,
 };
-use recurrent::train::weights::{load_weights, save_weights};
-use recurrent::train::{Progress, SavedRun};
+use recurrent::train::weights::save_weights;
 use recurrent::zoo::models::Seq2SeqAttention;
-use recurrent::zoo::search::{Limits, Search};
+use recurrent::zoo::search::Search;
 use recurrent::zoo::transformer::TransformerSeq2SeqConfig;
 use serde::Serialize;
 
@@ -423,15 +423,9 @@ pub fn predict(
     backend: Backend,
 ) -> Result<()> {
     let device = backend.device()?;
-    let config: Seq2SeqTaskConfig = SavedRun::read(&run_dir.join("config.toml"))?
-        .settings_of("seq2seq")
-        .with_context(|| format!("{}: is it a seq2seq run?", run_dir.display()))?;
-    let src_vocab = load_vocab(&run_dir.join(SRC_VOCAB_FILE))?;
-    let tgt_vocab = load_vocab(&run_dir.join(TGT_VOCAB_FILE))?;
-    let model = load_weights(
-        config.init_for(src_vocab.len(), tgt_vocab.len(), &device)?,
-        &run_dir.join(MODEL_FILE),
-    )?;
+    let run = load_run(run_dir, &device)
+        .with_context(|| format!("{}: is it a finished seq2seq run?", run_dir.display()))?;
+    let config = &run.config;
     let lines: Vec<String> = match data {
         Some(path) => {
             if !path.is_file() {
@@ -463,36 +457,8 @@ pub fn predict(
             );
         }
     }
-    let (Some(bos), Some(eos)) = (tgt_vocab.bos_id(), tgt_vocab.eos_id()) else {
-        bail!(
-            "{}: the target vocabulary has no <bos>/<eos>",
-            run_dir.display()
-        );
-    };
-    let limits = Limits {
-        bos,
-        eos,
-        max_len: config.max_target + 1,
-    };
-    let search = match beam {
-        Some(0) => bail!("--beam 0: a beam holds at least one hypothesis"),
-        Some(width) => Search::Beam {
-            width,
-            length_penalty: config.length_penalty,
-        },
-        None => Search::Greedy,
-    };
     let sources: Vec<&str> = lines.iter().map(String::as_str).collect();
-    let outputs = translate_with(
-        &model,
-        &src_vocab,
-        &tgt_vocab,
-        &sources,
-        search,
-        limits,
-        config.batch_size.max(64),
-        &device,
-    )?;
+    let outputs = run.translate(&sources, beam, &device)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     for output in outputs {

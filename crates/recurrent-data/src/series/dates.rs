@@ -433,3 +433,28 @@ pub(crate) fn choose_date_column(
     }
     Ok(None)
 }
+/// The next `count` dates after the last of `dates`, in steps of the series: calendar
+/// months for monthly data, years for yearly data, else the last interval (no dates when
+/// `dates` is empty).
+pub fn next_dates(dates: &[NaiveDateTime], format: DateFormat, count: usize) -> Vec<NaiveDateTime> {
+    let Some(&last) = dates.last() else {
+        return Vec::new();
+    };
+    let months = match format {
+        DateFormat::Month => Some(1),
+        DateFormat::Year => Some(12),
+        _ => None,
+    };
+    let step = match dates {
+        [.., a, b] => *b - *a,
+        _ => chrono::TimeDelta::zero(),
+    };
+    (1..=count)
+        .map(|h| match months {
+            Some(m) => last
+                .checked_add_months(chrono::Months::new(m * h as u32))
+                .unwrap_or(last),
+            None => last + step * h as i32,
+        })
+        .collect()
+}

@@ -48,7 +48,7 @@ mod timeseries;
 mod window;
 
 pub use batch::{ForecastData, SeriesBatch, SeriesBatcher, WindowDataset, WindowItem};
-pub use dates::{DATE_PARTS, DateFormat, NameHint};
+pub use dates::{DATE_PARTS, DateFormat, NameHint, next_dates};
 pub(crate) use dates::{date_part_columns, parse_date_parts};
 pub use labelled::{
     StepLabelBatch, StepLabelBatcher, StepLabelData, StepLabelDataset, StepLabelItem,

@@ -475,7 +475,7 @@ impl TimeSeries {
         Ok(())
     }
 
-    /// The row (after the first) whose date is not after the one before, if any.
+    /// The first `i` whose next row's date (row `i + 1`) is not after row `i`'s, if any.
     pub fn first_unordered(&self) -> Option<usize> {
         self.dates.as_ref()?.windows(2).position(|w| w[1] <= w[0])
     }
