@@ -20,18 +20,9 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// 60 months from 2000-01 to 2004-12 of a seasonal series with a trend, and a covariate.
 fn monthly_csv(dir: &Path) -> PathBuf {
-    let mut text = String::from("month,sales,price\n");
-    for t in 0..60 {
-        let (year, month) = (2000 + t / 12, t % 12 + 1);
-        let season = (2.0 * std::f64::consts::PI * f64::from(t) / 12.0).sin();
-        let sales = 100.0 + f64::from(t) + 20.0 * season + f64::from(t * 7 % 5);
-        let price = 10.0 + f64::from(t % 4);
-        text.push_str(&format!("{year}-{month:02},{sales},{price}\n"));
-    }
     let path = dir.join("sales.csv");
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, common::monthly_sales_csv()).unwrap();
     path
 }
 

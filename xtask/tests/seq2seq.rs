@@ -114,14 +114,7 @@ fn the_date_task_learns_and_predict_translates() {
 fn tsv_files_train_and_malformed_lines_name_file_and_line() {
     let dir = scratch("tsv");
     // Reversal of short words: any source<TAB>target file works.
-    let words = [
-        "abc", "abd", "bca", "cab", "dab", "bad", "cad", "dcba", "abcd", "bcda",
-    ];
-    let mut text = String::new();
-    for i in 0..120 {
-        let w = words[i % words.len()];
-        text.push_str(&format!("{w}\t{}\n", w.chars().rev().collect::<String>()));
-    }
+    let text = common::reversal_pairs(120);
     let data = dir.join("pairs.tsv");
     std::fs::write(&data, &text).unwrap();
     let out = dir.join("run");

@@ -3,6 +3,7 @@
 //! the field), a model that fails (a 500, and the next request still works), the binary
 //! serving over loopback, and a load test of 200 concurrent requests.
 
+mod common;
 mod serving;
 
 use std::collections::BTreeSet;

@@ -6,6 +6,7 @@
 //! Ignored by a plain `cargo test` (it needs the browser installed); `cargo xtask test`
 //! runs it and fails when the browser is missing (`--skip-browser` leaves it out).
 
+mod common;
 mod serving;
 
 use std::net::TcpListener;

@@ -18,27 +18,6 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// A small BIO corpus: `NAME works in PLACE .` and `the WORD is here .` sentences.
-fn corpus(sentences: usize) -> String {
-    let names = ["Ana", "Bo", "Kim", "Lars", "Mia", "Olu", "Pia", "Raj"];
-    let places = ["Oslo", "Lima", "Quito", "Accra"];
-    let words = ["cat", "map", "lamp", "door", "book"];
-    let mut out = String::new();
-    for i in 0..sentences {
-        if i % 3 == 2 {
-            let w = words[i % words.len()];
-            out.push_str(&format!("the\tO\n{w}\tO\nis\tO\nhere\tO\n.\tO\n\n"));
-        } else {
-            let n = names[i % names.len()];
-            let p = places[(i / 2) % places.len()];
-            out.push_str(&format!(
-                "{n}\tB-PER\nSilva\tI-PER\nworks\tO\nin\tO\n{p}\tB-LOC\n.\tO\n\n"
-            ));
-        }
-    }
-    out
-}
-
 fn ok(run: &Output) -> String {
     assert!(
         run.status.success(),
@@ -76,7 +55,7 @@ const TINY: [&str; 8] = [
 fn trains_writes_the_run_directory_and_predicts() {
     let dir = scratch("run");
     let data = dir.join("ner.conll");
-    std::fs::write(&data, corpus(60)).unwrap();
+    std::fs::write(&data, common::bio_corpus(60)).unwrap();
     let out = dir.join("run");
     let mut args = vec![
         "train",
@@ -204,7 +183,7 @@ fn trains_writes_the_run_directory_and_predicts() {
 fn an_ensemble_reports_each_member_and_predicts_with_all() {
     let dir = scratch("ensemble");
     let data = dir.join("ner.conll");
-    std::fs::write(&data, corpus(30)).unwrap();
+    std::fs::write(&data, common::bio_corpus(30)).unwrap();
     let out = dir.join("run");
     let mut args = vec![
         "train",
@@ -278,7 +257,7 @@ fn missing_and_malformed_files_are_clear_errors() {
     assert!(err.contains("absent.conll: no such file (--data)"), "{err}");
 
     let good = dir.join("good.conll");
-    std::fs::write(&good, corpus(12)).unwrap();
+    std::fs::write(&good, common::bio_corpus(12)).unwrap();
     let bad = dir.join("bad.conll");
     std::fs::write(&bad, "Ana\tB-PER\nworks\n").unwrap();
     let out = dir.join("run-bad");

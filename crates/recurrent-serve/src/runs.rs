@@ -14,6 +14,7 @@ use recurrent_train::run_config::{CONFIG_FILE, SavedRun};
 use recurrent_train::run_dir::METRICS_JSON;
 use recurrent_train::seq2seq::{self, Seq2SeqRunFiles};
 use recurrent_train::tagger::{self, TaggerRunFiles};
+use recurrent_zoo::RecurrentKind;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -153,6 +154,26 @@ fn kebab(value: impl Serialize) -> String {
     }
 }
 
+/// A one-line description of a forecaster or tagger: `bilstm LSTM 1x64, ensemble of 3`.
+fn describe(
+    architecture: impl Serialize,
+    kind: RecurrentKind,
+    layers: usize,
+    hidden: usize,
+    members: usize,
+) -> String {
+    let ensemble = if members > 1 {
+        format!(", ensemble of {members}")
+    } else {
+        String::new()
+    };
+    format!(
+        "{} {} {layers}x{hidden}{ensemble}",
+        kebab(architecture),
+        kind.to_string().to_uppercase()
+    )
+}
+
 impl LoadedRun {
     /// Loads the finished run in `dir` onto `device` (`backend` names it for
     /// `GET /models`).
@@ -202,17 +223,12 @@ impl LoadedRun {
                     .map_err(fail)?
                     .lookback;
                 let m = &files.config.model;
-                let description = format!(
-                    "{} {} {}x{}{}",
-                    kebab(m.architecture),
-                    m.kind.to_string().to_uppercase(),
+                let description = describe(
+                    m.architecture,
+                    m.kind,
                     m.n_layers,
                     m.d_hidden,
-                    if files.models.len() > 1 {
-                        format!(", ensemble of {}", files.models.len())
-                    } else {
-                        String::new()
-                    }
+                    files.models.len(),
                 );
                 let details = json!({
                     "target": config.target,
@@ -232,17 +248,12 @@ impl LoadedRun {
             Task::Tagger => {
                 let run = tagger::load_run(dir, device).map_err(fail)?;
                 let m = &run.config.model;
-                let description = format!(
-                    "{} {} {}x{}{}",
-                    kebab(m.architecture),
-                    m.kind.to_string().to_uppercase(),
+                let description = describe(
+                    m.architecture,
+                    m.kind,
                     m.n_layers,
                     m.d_hidden,
-                    if run.models.len() > 1 {
-                        format!(", ensemble of {}", run.models.len())
-                    } else {
-                        String::new()
-                    }
+                    run.models.len(),
                 );
                 let details = json!({
                     "words": run.vocabs.words.len(),

@@ -5,11 +5,13 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use recurrent::backend::Backend;
 use recurrent_serve::App;
+
+pub use super::common::xtask;
+use super::common::{bio_corpus, monthly_sales_csv, reversal_pairs};
 
 /// The runs' directories (their names are what requests give as `model`).
 pub struct Runs {
@@ -30,16 +32,6 @@ pub struct Runs {
 /// The text the char-lm learns.
 pub const LM_TEXT: &str = "the quick brown fox jumps over the lazy dog.\n";
 
-/// Runs `cargo xtask ARGS` (the built binary) from the workspace root.
-pub fn xtask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .unwrap()
-}
-
 fn train(args: &[&str]) {
     let run = xtask(args);
     assert!(
@@ -49,53 +41,6 @@ fn train(args: &[&str]) {
         String::from_utf8_lossy(&run.stdout),
         String::from_utf8_lossy(&run.stderr)
     );
-}
-
-/// 60 months from 2000-01 to 2004-12 of a seasonal series with a trend, and a covariate.
-fn monthly_csv(path: &Path) {
-    let mut text = String::from("month,sales,price\n");
-    for t in 0..60 {
-        let (year, month) = (2000 + t / 12, t % 12 + 1);
-        let season = (2.0 * std::f64::consts::PI * f64::from(t) / 12.0).sin();
-        let sales = 100.0 + f64::from(t) + 20.0 * season + f64::from(t * 7 % 5);
-        let price = 10.0 + f64::from(t % 4);
-        text.push_str(&format!("{year}-{month:02},{sales},{price}\n"));
-    }
-    std::fs::write(path, text).unwrap();
-}
-
-/// A small BIO corpus: `NAME Silva works in PLACE .` and `the WORD is here .`.
-fn conll(path: &Path) {
-    let names = ["Ana", "Bo", "Kim", "Lars", "Mia", "Olu", "Pia", "Raj"];
-    let places = ["Oslo", "Lima", "Quito", "Accra"];
-    let words = ["cat", "map", "lamp", "door", "book"];
-    let mut out = String::new();
-    for i in 0..60 {
-        if i % 3 == 2 {
-            let w = words[i % words.len()];
-            out.push_str(&format!("the\tO\n{w}\tO\nis\tO\nhere\tO\n.\tO\n\n"));
-        } else {
-            let n = names[i % names.len()];
-            let p = places[(i / 2) % places.len()];
-            out.push_str(&format!(
-                "{n}\tB-PER\nSilva\tI-PER\nworks\tO\nin\tO\n{p}\tB-LOC\n.\tO\n\n"
-            ));
-        }
-    }
-    std::fs::write(path, out).unwrap();
-}
-
-/// Words and their reversals.
-fn pairs(path: &Path) {
-    let words = [
-        "abc", "abd", "bca", "cab", "dab", "bad", "cad", "dcba", "abcd", "bcda",
-    ];
-    let mut text = String::new();
-    for i in 0..120 {
-        let w = words[i % words.len()];
-        text.push_str(&format!("{w}\t{}\n", w.chars().rev().collect::<String>()));
-    }
-    std::fs::write(path, text).unwrap();
 }
 
 /// A copy of the run `from` in `to` whose `model.safetensors` holds NaN for every weight
@@ -152,7 +97,7 @@ pub fn runs() -> &'static Runs {
         let lm_nan = path("lm-nan");
         nan_copy(&lm, &lm_nan);
 
-        monthly_csv(&path("sales.csv"));
+        std::fs::write(path("sales.csv"), monthly_sales_csv()).unwrap();
         let sales = path("sales");
         train(&[
             "train",
@@ -175,7 +120,7 @@ pub fn runs() -> &'static Runs {
             &s(&sales),
         ]);
 
-        conll(&path("ner.conll"));
+        std::fs::write(path("ner.conll"), bio_corpus(60)).unwrap();
         let ner = path("ner");
         train(&[
             "train",
@@ -196,7 +141,7 @@ pub fn runs() -> &'static Runs {
             &s(&ner),
         ]);
 
-        pairs(&path("pairs.tsv"));
+        std::fs::write(path("pairs.tsv"), reversal_pairs(120)).unwrap();
         let rev = path("rev");
         train(&[
             "train",
