@@ -91,6 +91,7 @@ async fn models_lists_every_run_with_its_sizes_and_test_metrics() {
 
     let sales = by_name("sales");
     assert_eq!(sales["task"], "forecast");
+    assert_eq!(sales["model"], "recurrent LSTM 2x8");
     assert_eq!(sales["details"]["columns"], json!(["sales", "price"]));
     assert_eq!(sales["details"]["horizon"], 4);
     let lookback = sales["details"]["lookback"].as_u64().unwrap() as usize;
@@ -109,6 +110,7 @@ async fn models_lists_every_run_with_its_sizes_and_test_metrics() {
 
     let ner = by_name("ner");
     assert_eq!(ner["task"], "tagger");
+    assert_eq!(ner["model"], "bilstm LSTM 1x12");
     let tags: BTreeSet<&str> = ner["details"]["tags"]
         .as_array()
         .unwrap()

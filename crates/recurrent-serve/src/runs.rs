@@ -154,7 +154,8 @@ fn kebab(value: impl Serialize) -> String {
     }
 }
 
-/// A one-line description of a forecaster or tagger: `bilstm LSTM 1x64, ensemble of 3`.
+/// A one-line description of a forecaster or tagger: `bilstm LSTM 1x64, ensemble of 3`, or
+/// `transformer 2x128`.
 fn describe(
     architecture: impl Serialize,
     kind: RecurrentKind,
@@ -167,9 +168,13 @@ fn describe(
     } else {
         String::new()
     };
+    let architecture = kebab(architecture);
+    if architecture == "transformer" {
+        // No recurrent cell: `hidden` is the model size.
+        return format!("transformer {layers}x{hidden}{ensemble}");
+    }
     format!(
-        "{} {} {layers}x{hidden}{ensemble}",
-        kebab(architecture),
+        "{architecture} {} {layers}x{hidden}{ensemble}",
         kind.to_string().to_uppercase()
     )
 }
