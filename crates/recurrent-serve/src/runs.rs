@@ -312,15 +312,10 @@ impl LoadedRun {
                 .tag_batch(&[r])
                 .pop()
                 .unwrap_or_else(|| Err(ApiError::model("the tagger answered no sentence"))),
-            (RunModel::Seq2Seq(run), Request::Translate(r)) => {
-                self.check_translate(run, r)?;
-                let sources: Vec<&str> = r.lines.iter().map(String::as_str).collect();
-                let translations = guarded(|| {
-                    run.translate(&sources, r.beam, &self.device)
-                        .map_err(|e| ApiError::model(e.to_string()))
-                })?;
-                Ok(json!({ "model": self.info.name, "translations": translations }))
-            }
+            (RunModel::Seq2Seq(run), Request::Translate(_)) => self
+                .translate_batch(run, &[request])
+                .pop()
+                .unwrap_or_else(|| Err(ApiError::model("the translator answered nothing"))),
             _ => Err(ApiError::model(format!(
                 "{} cannot answer this request (a {} run)",
                 self.info.name,
