@@ -230,12 +230,13 @@ impl<C: RecurrentCell + Module> CellStack<C> {
             None => None,
         };
         if let Some(kind) = self.fused_kind(&x) {
-            let (x, states) = self.forward_fused(kind, x, states, lengths.as_deref());
-            let output = if self.batch_first {
+            // The kernel reads a batch-first input as it is: no transpose either way.
+            let x = if self.batch_first {
                 x.swap_dims(0, 1)
             } else {
                 x
             };
+            let (output, states) = self.forward_fused(kind, x, states, lengths.as_deref());
             return Ok((output, merge_states(states)));
         }
         let padding = lengths.map(|l| padding(&l, batch, seq, d_hidden, &device));
@@ -296,8 +297,9 @@ impl<C: RecurrentCell + Module> CellStack<C> {
         (dropout_off && crate::fused::applies(x, self.cells[0].gates())).then_some(kind)
     }
 
-    /// Runs every layer through the fused kernel: `x: [seq, batch, d_input]` →
-    /// `[seq, batch, dirs * d_hidden]` and the final state of every cell.
+    /// Runs every layer through the fused kernel: `x: [seq, batch, d_input]`, or `[batch, seq,
+    /// d_input]` for a batch-first stack (read in place, no transpose) → the outputs in the
+    /// same layout with `dirs * d_hidden` features, and the final state of every cell.
     fn forward_fused(
         &self,
         kind: crate::fused::CellKind,
@@ -305,32 +307,30 @@ impl<C: RecurrentCell + Module> CellStack<C> {
         mut states: Vec<C::State>,
         lengths: Option<&[usize]>,
     ) -> (Tensor<3>, Vec<C::State>) {
+        use crate::fused::Layout;
+        let layout = if self.batch_first {
+            Layout::BatchMajor
+        } else {
+            Layout::TimeMajor
+        };
         let dirs = self.dirs();
         for layer in 0..self.n_layers {
-            let mut outputs = Vec::with_capacity(dirs);
-            for dir in 0..dirs {
-                let index = layer * dirs + dir;
-                let backwards = (dir == 1) != self.reverse;
-                let mut parts = states[index].clone().into_parts().into_iter();
-                let h0 = parts.next().expect("a state has a hidden part");
-                let c0 = parts.next();
-                let (out, last) = crate::fused::run(
-                    kind,
-                    x.clone(),
-                    self.cells[index].gates(),
-                    h0,
-                    c0,
-                    lengths,
-                    backwards,
-                );
-                outputs.push(out);
-                states[index] = C::State::from_parts(last);
+            // Every direction of the layer in one op (a bidirectional layer's two at once).
+            let directions = (0..dirs)
+                .map(|dir| {
+                    let index = layer * dirs + dir;
+                    (
+                        self.cells[index].gates(),
+                        states[index].clone().into_parts(),
+                    )
+                })
+                .collect();
+            let (output, finals) =
+                crate::fused::run(kind, x, layout, directions, lengths, self.reverse);
+            for (dir, last) in finals.into_iter().enumerate() {
+                states[layer * dirs + dir] = C::State::from_parts(last);
             }
-            x = if dirs == 1 {
-                outputs.remove(0)
-            } else {
-                Tensor::cat(outputs, 2)
-            };
+            x = output;
             if layer + 1 < self.n_layers {
                 x = self.dropout.forward(x);
             }

@@ -5,6 +5,7 @@
 
 mod common;
 
+use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use common::{lcg_values, values};
 use proptest::prelude::*;
@@ -79,7 +80,9 @@ fn tensor<const D: usize>(shape: [usize; D], seed: u64, device: &Device) -> Tens
     Tensor::from_data(TensorData::new(lcg_values(n, seed, 1.0), shape), device)
 }
 
-fn run_layer<L: RecurrentLayer>(layer: &L, case: &Case, device: &Device) -> Run {
+/// The layer's input and initial state for `case` on `device` (the same values on every
+/// device).
+fn case_input<L: RecurrentLayer>(case: &Case, device: &Device) -> (Tensor<3>, Vec<Tensor<3>>) {
     let dirs = if case.bidirectional { 2 } else { 1 };
     let cells = case.n_layers * dirs;
     let shape = if case.batch_first {
@@ -87,19 +90,39 @@ fn run_layer<L: RecurrentLayer>(layer: &L, case: &Case, device: &Device) -> Run 
     } else {
         [case.seq, case.batch, case.d_input]
     };
-    let x = tensor(shape, case.seed, device).require_grad();
-    let parts: Vec<Tensor<3>> = L::State::NAMES
-        .iter()
-        .enumerate()
-        .map(|(k, _)| {
+    let x = tensor(shape, case.seed, device);
+    let parts = (0..L::State::NAMES.len())
+        .map(|k| {
             tensor(
                 [cells, case.batch, case.d_hidden],
                 case.seed + 1 + k as u64,
                 device,
             )
-            .require_grad()
         })
         .collect();
+    (x, parts)
+}
+
+/// The outputs and final state of `layer` on `case` without autodiff (inference), in the
+/// order [`run_layer`] lists them.
+fn infer_layer<L: RecurrentLayer>(layer: &L, case: &Case, device: &Device) -> Run {
+    let (x, parts) = case_input::<L>(case, device);
+    let mut input = SequenceInput::new(x).state(L::State::from_parts(parts));
+    if let Some(lengths) = &case.lengths {
+        input = input.lengths(lengths_tensor(lengths, device));
+    }
+    let (out, state) = layer.forward_input(input);
+    let mut tensors = vec![("output".to_string(), values(&out))];
+    for (k, part) in state.into_parts().iter().enumerate() {
+        tensors.push((format!("final state {k}"), values(part)));
+    }
+    Run { tensors }
+}
+
+fn run_layer<L: RecurrentLayer>(layer: &L, case: &Case, device: &Device) -> Run {
+    let (x, parts) = case_input::<L>(case, device);
+    let x = x.require_grad();
+    let parts: Vec<Tensor<3>> = parts.into_iter().map(Tensor::require_grad).collect();
     let mut input = SequenceInput::new(x.clone()).state(L::State::from_parts(parts.clone()));
     if let Some(lengths) = &case.lengths {
         input = input.lengths(lengths_tensor(lengths, device));
@@ -138,7 +161,7 @@ fn run_layer<L: RecurrentLayer>(layer: &L, case: &Case, device: &Device) -> Run 
 
 /// Runs `layer` fused and composite and compares everything; `runs` counts the kernel runs
 /// of `device`'s kind ([`fused::runs`] on the CPU, [`fused::gpu_runs`] on a GPU).
-fn compare<L: RecurrentLayer>(
+fn compare<L: RecurrentLayer + Module>(
     layer: L,
     case: &Case,
     device: &Device,
@@ -154,6 +177,18 @@ fn compare<L: RecurrentLayer>(
         .as_ref()
         .is_none_or(|l| l.iter().any(|&l| l > 0));
     prop_assert!(runs() > before || !stepped, "the fused kernel ran");
+    // The same layer without autodiff (where a bidirectional layer runs its two directions at
+    // once, each on one thread, and saves no workspace): the same outputs and final state.
+    let inferred = infer_layer(&layer.valid(), case, &device.clone().inner());
+    for ((name, a), (_, b)) in inferred.tensors.iter().zip(&fused_run.tensors) {
+        prop_assert_eq!(a.len(), b.len(), "{}", name);
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            prop_assert!(
+                (x - y).abs() <= 1e-6 + 1e-6 * y.abs(),
+                "{name}[{i}]: without autodiff {x}, with {y} ({case:?})"
+            );
+        }
+    }
     fused::set_enabled(false);
     let before = runs();
     let composite = run_layer(&layer, case, device);

@@ -1,9 +1,12 @@
 //! The fused recurrent op as a burn backend extension: the host kernel on flex and ndarray,
 //! and its own backward node on autodiff.
 //!
-//! One op runs one layer and direction over the whole sequence. Its output packs everything
-//! the layer returns into one tensor, `[seq + 2, batch, H]`: the outputs of every step, then
-//! `h_n`, then `c_n` (zeros for cells without one), because an autodiff node has one output.
+//! One op runs one layer over the whole sequence, in one direction or, for a bidirectional
+//! layer, both (at once, each direction on one thread, when rayon has two). Its output packs
+//! everything the layer returns into one flat tensor, because an autodiff node has one
+//! output: the outputs of every step, `[seq * batch, dirs * H]` (rows in the input's layout,
+//! time- or batch-major; the directions side by side, as a bidirectional layer returns them),
+//! then `h_n` (`[dirs, batch, H]`), then `c_n` (the same; zeros for cells without one).
 //! Slicing the pack apart is differentiable, so gradients from the outputs and from the final
 //! state both reach the op's backward.
 
@@ -22,7 +25,10 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, TensorMetadata, backend_extension};
 use burn::tensor::{TensorData, try_read_sync};
 
-use super::kernel::{CellKind, Dims, Forward, Problem};
+use std::borrow::Cow;
+
+use super::kernel::{CellKind, Dims, Forward, Grads, Problem};
+use super::team;
 
 /// What the op needs besides its tensors.
 #[derive(Debug, Clone)]
@@ -35,8 +41,28 @@ pub struct FusedSpec {
     pub bias: bool,
     /// Valid steps of each sequence, or every step.
     pub lengths: Option<Vec<usize>>,
-    /// Whether the recurrence runs from the last valid step to the first.
+    /// Whether the recurrence (the first direction's) runs from the last valid step to the
+    /// first; a second direction runs the other way.
     pub reverse: bool,
+    /// Whether `x` (and so the outputs) is `[batch, seq, d_input]` rather than `[seq, batch,
+    /// d_input]`.
+    pub batch_major: bool,
+    /// Number of directions, 1 or 2 (both directions of a bidirectional layer, their weights,
+    /// biases and initial states stacked along a leading dimension).
+    pub dirs: usize,
+}
+
+impl FusedSpec {
+    /// Length of the op's flat output: the outputs, `h_n` and `c_n`.
+    pub fn packed_len(&self) -> usize {
+        let Dims {
+            seq,
+            batch,
+            d_hidden,
+            ..
+        } = self.dims;
+        (seq + 2) * batch * self.dirs * d_hidden
+    }
 }
 
 /// Backends that run a recurrent layer as one fused op.
@@ -46,12 +72,14 @@ pub struct FusedSpec {
     Autodiff,
 )]
 pub trait FusedRecurrentBackend: Backend {
-    /// One layer and direction over a whole sequence.
+    /// One layer over a whole sequence, in `spec.dirs` directions.
     ///
-    /// - `x`: `[seq, batch, d_input]`; `w_ih`: `[d_input, G * H]`; `w_hh`: `[H, G * H]`;
-    ///   `b_ih`, `b_hh`: `[G * H]`; `h0`, `c0`: `[batch, H]`
+    /// - `x`: `[seq, batch, d_input]` (`[batch, seq, d_input]` with `spec.batch_major`);
+    ///   `w_ih`: `[dirs, d_input, G * H]`; `w_hh`: `[dirs, H, G * H]`; `b_ih`, `b_hh`: `[dirs,
+    ///   G * H]`; `h0`, `c0`: `[dirs, batch, H]` (each may leave out a leading 1)
     ///
-    /// Returns `[seq + 2, batch, H]`: the outputs, then `h_n`, then `c_n`.
+    /// Returns the flat `[spec.packed_len()]`: the outputs `[seq * batch, dirs * H]` (rows in
+    /// `x`'s order), then `h_n` and `c_n`, each `[dirs, batch, H]`.
     #[allow(clippy::too_many_arguments)]
     fn fused_recurrent(
         x: FloatTensor<Self>,
@@ -65,8 +93,8 @@ pub trait FusedRecurrentBackend: Backend {
     ) -> FloatTensor<Self> {
         let device = x.device();
         let host = Host::read::<Self>([x, w_ih, w_hh, b_ih, b_hh, h0, c0], spec);
-        let mut forward = host.problem().forward(false);
-        Self::float_from_data(host.pack(&mut forward), &device)
+        let mut forwards = host.forward(false);
+        Self::float_from_data(host.pack(&mut forwards), &device)
     }
 }
 
@@ -79,7 +107,7 @@ impl FusedRecurrentBackend for burn::backend::NdArray {}
 /// The op's inputs, on the host.
 struct Host {
     /// `x, w_ih, w_hh, b_ih, b_hh, h0, c0`.
-    tensors: [Vec<f32>; 7],
+    tensors: [TensorData; 7],
     spec: FusedSpec,
 }
 
@@ -92,13 +120,31 @@ impl fmt::Debug for Host {
 impl Host {
     fn read<B: Backend>(tensors: [FloatTensor<B>; 7], spec: FusedSpec) -> Self {
         Self {
-            tensors: tensors.map(read::<B>),
+            tensors: tensors.map(read_data::<B>),
             spec,
         }
     }
 
-    fn problem(&self) -> Problem<'_> {
-        let [x, w_ih, w_hh, b_ih, b_hh, h0, c0] = &self.tensors;
+    /// Direction `d`'s problem: its part of every stacked input, `x` shared.
+    fn problem(&self, d: usize) -> Problem<'_> {
+        let dirs = self.spec.dirs;
+        let [x, w_ih, w_hh, b_ih, b_hh, h0, c0] = self.tensors.each_ref().map(|t| {
+            t.as_slice::<f32>()
+                .expect("the fused op runs on f32 tensors only")
+        });
+        fn part(all: &[f32], d: usize, dirs: usize) -> &[f32] {
+            let n = all.len() / dirs;
+            &all[d * n..][..n]
+        }
+        let part = |all| part(all, d, dirs);
+        let (w_ih, w_hh, b_ih, b_hh, h0, c0) = (
+            part(w_ih),
+            part(w_hh),
+            part(b_ih),
+            part(b_hh),
+            part(h0),
+            part(c0),
+        );
         let spec = &self.spec;
         Problem {
             kind: spec.kind,
@@ -106,45 +152,80 @@ impl Host {
             x,
             w_ih,
             w_hh,
-            b_ih: spec.bias.then_some(b_ih.as_slice()),
-            b_hh: spec.bias.then_some(b_hh.as_slice()),
+            b_ih: spec.bias.then_some(b_ih),
+            b_hh: spec.bias.then_some(b_hh),
             h0,
             c0: if spec.kind.has_cell() { c0 } else { &[] },
             lengths: spec.lengths.as_deref(),
-            reverse: spec.reverse,
+            reverse: spec.reverse != (d == 1),
+            batch_major: spec.batch_major,
         }
     }
 
-    /// The forward's packed results, `[seq + 2, batch, H]`: outputs, `h_n`, `c_n`.
-    fn pack(&self, forward: &mut Forward) -> TensorData {
+    /// Runs every direction forward (two at once, each on one of rayon's threads, when there
+    /// are two and this is not one of them); with `save`, keeping their workspaces.
+    fn forward(&self, save: bool) -> Vec<Forward> {
+        if self.spec.dirs == 2 && team::threads() >= 2 {
+            let (a, b) = rayon::join(
+                || self.problem(0).forward(save),
+                || self.problem(1).forward(save),
+            );
+            vec![a, b]
+        } else {
+            (0..self.spec.dirs)
+                .map(|d| self.problem(d).forward(save))
+                .collect()
+        }
+    }
+
+    /// The directions' results as the op's flat output: outputs `[seq * batch, dirs * H]`,
+    /// `h_n`, `c_n` (`[dirs, batch, H]` each). One direction's pack is already that.
+    fn pack(&self, forwards: &mut [Forward]) -> TensorData {
+        let len = self.spec.packed_len();
+        if let [forward] = forwards {
+            return TensorData::new(std::mem::take(&mut forward.packed), [len]);
+        }
         let Dims {
             seq,
             batch,
-            d_hidden,
+            d_hidden: h,
             ..
         } = self.spec.dims;
-        TensorData::new(
-            std::mem::take(&mut forward.packed),
-            [seq + 2, batch, d_hidden],
-        )
+        let dirs = forwards.len();
+        let rows = seq * batch;
+        let mut packed = vec![0.0; len];
+        let (outputs, finals) = packed.split_at_mut(rows * dirs * h);
+        for (d, forward) in forwards.iter().enumerate() {
+            for (row, src) in outputs
+                .chunks_exact_mut(dirs * h)
+                .zip(forward.packed[..rows * h].chunks_exact(h))
+            {
+                row[d * h..][..h].copy_from_slice(src);
+            }
+            // h_n, then c_n: part k of direction d at (k * dirs + d) * batch * h.
+            for k in 0..2 {
+                finals[(k * dirs + d) * batch * h..][..batch * h]
+                    .copy_from_slice(&forward.packed[(rows + k * batch) * h..][..batch * h]);
+            }
+        }
+        TensorData::new(packed, [len])
     }
 }
 
-/// A float tensor of a CPU backend as host values.
-fn read<B: Backend>(tensor: FloatTensor<B>) -> Vec<f32> {
-    let data = try_read_sync(B::float_into_data(tensor))
+/// A float tensor of a CPU backend as host data (`f32`), borrowed by [`Host::problem`]
+/// without another copy.
+fn read_data<B: Backend>(tensor: FloatTensor<B>) -> TensorData {
+    try_read_sync(B::float_into_data(tensor))
         .expect("a CPU backend reads synchronously")
-        .expect("reading a tensor of a CPU backend");
-    data.convert::<f32>()
-        .try_into_vec::<f32>()
-        .expect("float data converts to f32")
+        .expect("reading a tensor of a CPU backend")
+        .convert::<f32>()
 }
 
 /// What the backward node keeps: the inputs and the forward workspace.
 #[derive(Clone)]
 struct Saved {
     host: Arc<Host>,
-    forward: Arc<Forward>,
+    forwards: Arc<Vec<Forward>>,
 }
 
 impl fmt::Debug for Saved {
@@ -162,34 +243,89 @@ impl<B: Backend> Backward<B, 7> for FusedBackward {
     fn backward(self, ops: Ops<Self::State, 7>, grads: &mut Gradients, _: &mut Checkpointer) {
         let grad = grads.consume::<B>(&ops.node);
         let device = grad.device();
-        let Saved { host, forward } = ops.state;
+        let Saved { host, forwards } = ops.state;
+        let spec = &host.spec;
         let Dims {
             seq,
             batch,
             d_input,
             d_hidden: h,
-        } = host.spec.dims;
-        let packed = read::<B>(grad);
-        let (dy, rest) = packed.split_at(seq * batch * h);
-        let (dh_n, dc_n) = rest.split_at(batch * h);
-        let dc_n = if host.spec.kind.has_cell() { dc_n } else { &[] };
-        let g = host.problem().backward(&forward, dy, dh_n, dc_n);
-        let gh = host.spec.kind.n_gates() * h;
-        let zeros = |n: usize| vec![0.0; n];
+        } = spec.dims;
+        let dirs = spec.dirs;
+        let rows = seq * batch;
+        let packed = read_data::<B>(grad);
+        let packed = packed
+            .as_slice::<f32>()
+            .expect("the fused op's gradient is f32");
+        let (dy, finals) = packed.split_at(rows * dirs * h);
+        let has_cell = spec.kind.has_cell();
+        // Direction d's gradients of its outputs (its columns) and final state.
+        let backward = |d: usize| {
+            let dy_d: Cow<'_, [f32]> = if dirs == 1 {
+                Cow::Borrowed(dy)
+            } else {
+                Cow::Owned(
+                    dy.chunks_exact(dirs * h)
+                        .flat_map(|row| &row[d * h..][..h])
+                        .copied()
+                        .collect(),
+                )
+            };
+            let dh_n = &finals[d * batch * h..][..batch * h];
+            let dc_n = if has_cell {
+                &finals[(dirs + d) * batch * h..][..batch * h]
+            } else {
+                &[]
+            };
+            host.problem(d).backward(&forwards[d], &dy_d, dh_n, dc_n)
+        };
+        let grads_of: Vec<Grads> = if dirs == 2 && team::threads() >= 2 {
+            let (a, b) = rayon::join(|| backward(0), || backward(1));
+            vec![a, b]
+        } else {
+            (0..dirs).map(backward).collect()
+        };
+        let gh = spec.kind.n_gates() * h;
+        // The directions' gradients stacked (x's summed: both directions read it).
+        let stacked = |part: &dyn Fn(&Grads) -> Option<&[f32]>, n: usize| -> Vec<f32> {
+            grads_of
+                .iter()
+                .flat_map(|g| part(g).map_or_else(|| vec![0.0; n], <[f32]>::to_vec))
+                .collect()
+        };
+        let mut dx = grads_of[0].dx.clone();
+        for g in &grads_of[1..] {
+            for (a, b) in dx.iter_mut().zip(&g.dx) {
+                *a += b;
+            }
+        }
+        let lead = |shape: &[usize]| -> Vec<usize> {
+            if dirs == 1 {
+                shape.to_vec()
+            } else {
+                std::iter::once(dirs).chain(shape.iter().copied()).collect()
+            }
+        };
         let results: [(Vec<f32>, Vec<usize>); 7] = [
-            (g.dx, vec![seq, batch, d_input]),
-            (g.dw_ih, vec![d_input, gh]),
-            (g.dw_hh, vec![h, gh]),
-            (g.db_ih.unwrap_or_else(|| zeros(gh)), vec![gh]),
-            (g.db_hh.unwrap_or_else(|| zeros(gh)), vec![gh]),
-            (g.dh0, vec![batch, h]),
             (
-                if host.spec.kind.has_cell() {
-                    g.dc0
+                dx,
+                if spec.batch_major {
+                    vec![batch, seq, d_input]
                 } else {
-                    zeros(batch * h)
+                    vec![seq, batch, d_input]
                 },
-                vec![batch, h],
+            ),
+            (
+                stacked(&|g| Some(&g.dw_ih), d_input * gh),
+                lead(&[d_input, gh]),
+            ),
+            (stacked(&|g| Some(&g.dw_hh), h * gh), lead(&[h, gh])),
+            (stacked(&|g| g.db_ih.as_deref(), gh), lead(&[gh])),
+            (stacked(&|g| g.db_hh.as_deref(), gh), lead(&[gh])),
+            (stacked(&|g| Some(&g.dh0), batch * h), lead(&[batch, h])),
+            (
+                stacked(&|g| has_cell.then_some(&g.dc0[..]), batch * h),
+                lead(&[batch, h]),
             ),
         ];
         for (parent, (values, shape)) in ops.parents.iter().zip(results) {
@@ -220,11 +356,11 @@ impl<B: Backend + FusedRecurrentBackend, C: CheckpointStrategy> FusedRecurrentBa
             OpsKind::Tracked(prep) => {
                 let device = inputs[0].primitive().device();
                 let host = Host::read::<B>(inputs.map(|t| t.into_primitive()), spec);
-                let mut forward = host.problem().forward(true);
-                let output = B::float_from_data(host.pack(&mut forward), &device);
+                let mut forwards = host.forward(true);
+                let output = B::float_from_data(host.pack(&mut forwards), &device);
                 let saved = Saved {
                     host: Arc::new(host),
-                    forward: Arc::new(forward),
+                    forwards: Arc::new(forwards),
                 };
                 prep.finish(saved, output)
             }

@@ -9,7 +9,9 @@
 //! gradient of the previous hidden state; then `dX`, `dW_ih` and `dW_hh` are one GEMM each over
 //! all steps, and the biases column sums.
 //!
-//! Layouts are row-major and time-major: `x: [seq, batch, d_input]`, states `[batch, H]`,
+//! Layouts are row-major; sequences are time-major (`x: [seq, batch, d_input]`) or, for a
+//! batch-first layer, batch-major (`[batch, seq, d_input]`), read and written in place with
+//! every per-step buffer in the same row order (see [`Problem::row`]); states `[batch, H]`,
 //! weights in the cells' internal layout (`W_ih: [d_input, G * H]`, `W_hh: [H, G * H]`, gate
 //! blocks in the cell's order: LSTM `i, f, o, g`; GRU `r, z, n`). With lengths, a step at or
 //! past a sequence's length keeps its state, outputs 0 and gets no gradient.
@@ -107,6 +109,9 @@ pub struct Problem<'a> {
     pub lengths: Option<&'a [usize]>,
     /// Whether to run from the last valid step to the first.
     pub reverse: bool,
+    /// Whether `x`, the outputs and their gradients are batch-major (`[batch, seq, ·]`, a
+    /// batch-first layer's own layout) rather than time-major (`[seq, batch, ·]`).
+    pub batch_major: bool,
 }
 
 /// The results of a forward pass.
@@ -283,6 +288,37 @@ impl Problem<'_> {
         self.lengths.is_none_or(|l| t < l[b])
     }
 
+    /// The row of step `t` of sequence `b` in `x`, the outputs, their gradients and the saved
+    /// per-step buffers: `t * batch + b` time-major, `b * seq + t` batch-major.
+    fn row(&self, t: usize, b: usize) -> usize {
+        if self.batch_major {
+            b * self.dims.seq + t
+        } else {
+            t * self.dims.batch + b
+        }
+    }
+
+    /// Step `t`'s rows of `x` (`[batch, d_input]`) as a left operand, read in place.
+    fn x_step(&self, t: usize) -> Segment<'_> {
+        let Dims {
+            seq,
+            batch,
+            d_input,
+            ..
+        } = self.dims;
+        let (start, stride) = if self.batch_major {
+            (t * d_input, seq * d_input)
+        } else {
+            (t * batch * d_input, d_input)
+        };
+        Segment {
+            data: &self.x[start..],
+            stride,
+            offset: 0,
+            width: d_input,
+        }
+    }
+
     /// Whether this is GRU with the reset gate applied before the hidden product.
     fn reset_before(&self) -> bool {
         self.kind == (CellKind::Gru { reset_after: false })
@@ -413,8 +449,8 @@ impl Problem<'_> {
         let Dims {
             seq,
             batch,
-            d_input,
             d_hidden: h,
+            ..
         } = self.dims;
         let kind = self.kind;
         let n_gates = kind.n_gates();
@@ -465,26 +501,11 @@ impl Problem<'_> {
 
         for s in 0..seq {
             let t = self.step(s);
-            let kept = if save { t } else { 0 };
-            let g_step = &mut gates[kept * batch * gw..][..batch * gw];
-            let extra_step = if extra.is_empty() {
-                &mut [][..]
-            } else {
-                &mut extra[kept * batch * w..][..batch * w]
-            };
-            let tc_step = if tanh_c.is_empty() {
-                &mut [][..]
-            } else {
-                &mut tanh_c[kept * batch * w..][..batch * w]
-            };
-            let out_step = &mut output[t * batch * w..][..batch * w];
-            let x_t = Segment {
-                data: &self.x[t * batch * d_input..][..batch * d_input],
-                stride: d_input,
-                offset: 0,
-                width: d_input,
-            };
-            matmul_segments(&mut xs, gw, &[x_t], batch, &w_input, parallel);
+            // Where sequence `b`'s step goes in the saved buffers (without `save`, they hold
+            // this step alone) and in the output.
+            let slot = |b: usize| if save { self.row(t, b) } else { b };
+            let out_row = |b: usize| self.row(t, b);
+            matmul_segments(&mut xs, gw, &[self.x_step(t)], batch, &w_input, parallel);
             {
                 let prev = states.read(s);
                 let segments = segments(&prev, split, 1);
@@ -498,7 +519,9 @@ impl Problem<'_> {
                 );
                 let own = &prev[m][..];
                 if save {
-                    h_prev[t * batch * w..][..batch * w].copy_from_slice(own);
+                    for b in 0..batch {
+                        h_prev[self.row(t, b) * w..][..w].copy_from_slice(&own[b * w..][..w]);
+                    }
                 }
                 if let Some(resets) = resets {
                     // First phase: r and z, and r * h for the candidate's product.
@@ -514,7 +537,7 @@ impl Problem<'_> {
                                 }
                                 let xs_row = &xs[b * gw..][..gw];
                                 let hp_row = &hp[b * 2 * w..][..2 * w];
-                                let g = &mut g_step[b * gw..][..gw];
+                                let g = &mut gates[slot(b) * gw..][..gw];
                                 add3(&mut g[..2 * w], &xs_row[..2 * w], &bias[..2 * w], hp_row);
                                 sigmoid_in_place(&mut g[..2 * w]);
                                 let own_b = &own[b * w..][..w];
@@ -532,7 +555,7 @@ impl Problem<'_> {
                             for b in 0..batch {
                                 let own_b = &own[b * w..][..w];
                                 let next_b = &mut next[b * w..][..w];
-                                let out = &mut out_step[b * w..][..w];
+                                let out = &mut output[out_row(b) * w..][..w];
                                 if !self.active(t, b) {
                                     next_b.copy_from_slice(own_b);
                                     out.fill(0.0);
@@ -540,7 +563,7 @@ impl Problem<'_> {
                                 }
                                 let xs_row = &xs[b * gw..][..gw];
                                 let hp_row = &hp[b * gw..][..gw];
-                                let g = &mut g_step[b * gw..][..gw];
+                                let g = &mut gates[slot(b) * gw..][..gw];
                                 add3(g, xs_row, &bias[..gw], hp_row);
                                 match kind {
                                     CellKind::Rnn { relu } => {
@@ -554,15 +577,15 @@ impl Problem<'_> {
                                         next_b.copy_from_slice(g);
                                         out.copy_from_slice(g);
                                         if save {
-                                            extra_step[b * w..][..w].copy_from_slice(g);
+                                            extra[slot(b) * w..][..w].copy_from_slice(g);
                                         }
                                     }
                                     CellKind::Lstm => {
                                         sigmoid_in_place(&mut g[..3 * w]);
                                         tanh_in_place(&mut g[3 * w..]);
                                         let cb = &mut c[b * w..][..w];
-                                        extra_step[b * w..][..w].copy_from_slice(cb);
-                                        let tc = &mut tc_step[b * w..][..w];
+                                        extra[slot(b) * w..][..w].copy_from_slice(cb);
+                                        let tc = &mut tanh_c[slot(b) * w..][..w];
                                         let [gi, gf, go, gg] = blocks::<4>(g, w);
                                         for j in 0..w {
                                             cb[j] = gf[j] * cb[j] + gi[j] * gg[j];
@@ -578,7 +601,7 @@ impl Problem<'_> {
                                     CellKind::Gru { .. } => {
                                         // Reset after: r * (h W_hn + b_hn) replaces the n block.
                                         sigmoid_in_place(&mut g[..2 * w]);
-                                        let hn = &mut extra_step[b * w..][..w];
+                                        let hn = &mut extra[slot(b) * w..][..w];
                                         add2(hn, &hp_row[2 * w..], b_hn);
                                         let (r, zn) = g.split_at_mut(w);
                                         let n = &mut zn[w..];
@@ -610,13 +633,14 @@ impl Problem<'_> {
                         for b in 0..batch {
                             let own_b = &own[b * w..][..w];
                             let next_b = &mut next[b * w..][..w];
+                            let out = &mut output[out_row(b) * w..][..w];
                             if !self.active(t, b) {
                                 next_b.copy_from_slice(own_b);
-                                out_step[b * w..][..w].fill(0.0);
+                                out.fill(0.0);
                                 continue;
                             }
                             let xs_row = &xs[b * gw..][..gw];
-                            let g = &mut g_step[b * gw..][..gw];
+                            let g = &mut gates[slot(b) * gw..][..gw];
                             add3(
                                 &mut g[2 * w..],
                                 &xs_row[2 * w..],
@@ -624,8 +648,8 @@ impl Problem<'_> {
                                 &hp_n[b * w..][..w],
                             );
                             tanh_in_place(&mut g[2 * w..]);
-                            extra_step[b * w..][..w].copy_from_slice(&own_rh[b * w..][..w]);
-                            gru_update(g, own_b, next_b, &mut out_step[b * w..][..w]);
+                            extra[slot(b) * w..][..w].copy_from_slice(&own_rh[b * w..][..w]);
+                            gru_update(g, own_b, next_b, out);
                         }
                     },
                 );
@@ -846,7 +870,7 @@ impl Problem<'_> {
                     #[inline(always)]
                     || {
                         for b in 0..batch {
-                            let row = t * batch + b;
+                            let row = self.row(t, b);
                             let shared_b = &mut shared[b * traded..][..traded];
                             let d = &mut dxp[row * gw..][..gw];
                             if !self.active(t, b) {
@@ -945,7 +969,7 @@ impl Problem<'_> {
                             #[inline(always)]
                             || {
                                 for b in 0..batch {
-                                    let row = t * batch + b;
+                                    let row = self.row(t, b);
                                     let shared_b = &mut shared[b * 2 * w..][..2 * w];
                                     if !self.active(t, b) {
                                         shared_b.fill(0.0);
@@ -1214,6 +1238,7 @@ mod tests {
             c0: &c0,
             lengths,
             reverse,
+            batch_major: false,
         };
         let alone = problem.forward_split(true, Split::even(h, 1));
         let alone_grads = problem.backward(&alone, &dy, &dh_n, &dc_n);
@@ -1235,6 +1260,75 @@ mod tests {
         // A forward without the workspace gives the same outputs.
         let plain = problem.forward_split(false, Split::even(h, 3));
         assert_eq!(plain.packed, alone.packed, "{kind:?} without saving");
+
+        // The same sequences batch-major (a batch-first layer's layout, read in place): the
+        // same outputs, rows reordered, on one thread and on a team; the same gradients, up to
+        // the order in which the weight gradients sum their rows.
+        let x_bm = swap_seq_batch(&x, seq, batch, d_input);
+        let dy_bm = swap_seq_batch(&dy, seq, batch, h);
+        let batch_major = Problem {
+            x: &x_bm,
+            batch_major: true,
+            ..problem
+        };
+        for count in [1, 3] {
+            let what = format!("{kind:?} batch-major, {count} members");
+            let forward = batch_major.forward_split(true, Split::even(h, count));
+            let rows = seq * batch * h;
+            assert_eq!(
+                swap_seq_batch(&forward.packed[..rows], batch, seq, h),
+                alone.packed[..rows],
+                "outputs, {what}"
+            );
+            assert_eq!(
+                forward.packed[rows..],
+                alone.packed[rows..],
+                "final state, {what}"
+            );
+            let grads = batch_major.backward(&forward, &dy_bm, &dh_n, &dc_n);
+            assert_eq!(
+                swap_seq_batch(&grads.dx, batch, seq, d_input),
+                alone_grads.dx,
+                "dx, {what}"
+            );
+            assert_eq!(grads.dh0, alone_grads.dh0, "dh0, {what}");
+            assert_eq!(grads.dc0, alone_grads.dc0, "dc0, {what}");
+            let close = |a: &[f32], b: &[f32], name: &str| {
+                assert_eq!(a.len(), b.len());
+                // Sums of products whose order changed: errors scale with the largest values.
+                let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+                for (i, (a, b)) in a.iter().zip(b).enumerate() {
+                    assert!(
+                        (a - b).abs() <= 2e-6 * scale,
+                        "{name}[{i}]: {a} vs {b} (largest {scale}), {what}"
+                    );
+                }
+            };
+            close(&grads.dw_ih, &alone_grads.dw_ih, "dw_ih");
+            close(&grads.dw_hh, &alone_grads.dw_hh, "dw_hh");
+            close(
+                grads.db_ih.as_deref().unwrap(),
+                alone_grads.db_ih.as_deref().unwrap(),
+                "db_ih",
+            );
+            close(
+                grads.db_hh.as_deref().unwrap(),
+                alone_grads.db_hh.as_deref().unwrap(),
+                "db_hh",
+            );
+        }
+    }
+
+    /// `[a, b, d]` → `[b, a, d]`.
+    fn swap_seq_batch(m: &[f32], a: usize, b: usize, d: usize) -> Vec<f32> {
+        assert_eq!(m.len(), a * b * d);
+        let mut out = vec![0.0; m.len()];
+        for i in 0..a {
+            for j in 0..b {
+                out[(j * a + i) * d..][..d].copy_from_slice(&m[(i * b + j) * d..][..d]);
+            }
+        }
+        out
     }
 
     const KINDS: [CellKind; 5] = [

@@ -171,33 +171,80 @@ pub(crate) fn applies(x: &Tensor<3>, gates: &FusedGates) -> bool {
         && supports(&x.device())
 }
 
-/// Runs one layer and direction fused.
+/// How a layer's sequences lie in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// `[seq, batch, features]`.
+    TimeMajor,
+    /// `[batch, seq, features]` (a batch-first layer's input and output, read and written in
+    /// place by the kernel).
+    BatchMajor,
+}
+
+/// Runs one layer fused, in one direction or both directions of a bidirectional layer.
 ///
-/// `x: [seq, batch, d_input]` (time-major), `h0` and `c0` (LSTM only): `[batch, H]`, `lengths`
-/// checked to be `<= seq`. Returns the outputs `[seq, batch, H]` and the final state's parts
-/// (`h_n`, then `c_n` for LSTM), each `[batch, H]`.
+/// `x: [seq, batch, d_input]` or `[batch, seq, d_input]` as `layout` says; `directions`: each
+/// direction's weights and initial state parts (`h0`, then `c0` for LSTM: `[batch, H]`), the
+/// first running backwards when `reverse`, a second always the other way; `lengths` checked
+/// to be `<= seq`. Returns the outputs in `x`'s layout with the directions side by side
+/// (`[seq, batch, dirs * H]` or `[batch, seq, dirs * H]`) and each direction's final state
+/// parts (`h_n`, then `c_n` for LSTM), each `[batch, H]`.
 pub(crate) fn run(
     kind: CellKind,
     x: Tensor<3>,
-    gates: &FusedGates,
-    h0: Tensor<2>,
-    c0: Option<Tensor<2>>,
+    layout: Layout,
+    directions: Vec<(&FusedGates, Vec<Tensor<2>>)>,
     lengths: Option<&[usize]>,
     reverse: bool,
-) -> (Tensor<3>, Vec<Tensor<2>>) {
-    let [seq, batch, d_input] = x.dims();
-    let h = gates.d_hidden;
+) -> (Tensor<3>, Vec<Vec<Tensor<2>>>) {
+    let batch_major = layout == Layout::BatchMajor;
+    let [seq, batch, d_input] = match (x.dims(), batch_major) {
+        ([batch, seq, d], true) => [seq, batch, d],
+        (dims, false) => dims,
+    };
+    let dirs = directions.len();
+    assert!(dirs == 1 || dirs == 2, "one or two directions");
+    let h = directions[0].0.d_hidden;
     let gh = kind.n_gates() * h;
     let device = x.device();
-    let (b_ih, b_hh, bias) = match (&gates.bias_ih, &gates.bias_hh) {
-        (Some(b_ih), Some(b_hh)) => (b_ih.val(), b_hh.val(), true),
-        _ => (
-            Tensor::zeros([gh], &device),
-            Tensor::zeros([gh], &device),
-            false,
-        ),
+    let bias = directions[0].0.bias_ih.is_some() && directions[0].0.bias_hh.is_some();
+    // Per direction: w_ih, w_hh, b_ih, b_hh, h0, c0.
+    let mut inputs: [Vec<Tensor<2>>; 4] = Default::default();
+    let mut vectors: [Vec<Tensor<1>>; 2] = Default::default();
+    for (gates, parts) in directions {
+        inputs[0].push(gates.weight_ih.val());
+        inputs[1].push(gates.weight_hh.val());
+        let (b_ih, b_hh) = match (&gates.bias_ih, &gates.bias_hh) {
+            (Some(b_ih), Some(b_hh)) if bias => (b_ih.val(), b_hh.val()),
+            _ => (Tensor::zeros([gh], &device), Tensor::zeros([gh], &device)),
+        };
+        vectors[0].push(b_ih);
+        vectors[1].push(b_hh);
+        let mut parts = parts.into_iter();
+        inputs[2].push(parts.next().expect("a state has a hidden part"));
+        inputs[3].push(
+            parts
+                .next()
+                .unwrap_or_else(|| Tensor::zeros([batch, h], &device)),
+        );
+    }
+    // One direction's inputs as they are; two stacked along a new leading dimension.
+    let join2 = |mut ts: Vec<Tensor<2>>| {
+        if ts.len() == 1 {
+            ts.pop().expect("one").into_dispatch()
+        } else {
+            Tensor::stack::<3>(ts, 0).into_dispatch()
+        }
     };
-    let c0 = c0.unwrap_or_else(|| Tensor::zeros([batch, h], &device));
+    let join1 = |mut ts: Vec<Tensor<1>>| {
+        if ts.len() == 1 {
+            ts.pop().expect("one").into_dispatch()
+        } else {
+            Tensor::stack::<2>(ts, 0).into_dispatch()
+        }
+    };
+    let [w_ih, w_hh, h0, c0] = inputs.map(join2);
+    let [b_ih, b_hh] = vectors.map(join1);
     let spec = FusedSpec {
         kind,
         dims: Dims {
@@ -209,24 +256,46 @@ pub(crate) fn run(
         bias,
         lengths: lengths.map(<[usize]>::to_vec),
         reverse,
+        batch_major,
+        dirs,
     };
     let packed = <Dispatch as FusedRecurrentBackend>::fused_recurrent(
         x.into_dispatch(),
-        gates.weight_ih.val().into_dispatch(),
-        gates.weight_hh.val().into_dispatch(),
-        b_ih.into_dispatch(),
-        b_hh.into_dispatch(),
-        h0.into_dispatch(),
-        c0.into_dispatch(),
+        w_ih,
+        w_hh,
+        b_ih,
+        b_hh,
+        h0,
+        c0,
         spec,
     );
-    let packed = Tensor::<3>::from_dispatch(packed);
-    RUNS.fetch_add(1, Ordering::Relaxed);
-    let output = packed.clone().narrow(0, 0, seq);
-    let h_n = packed.clone().narrow(0, seq, 1).reshape([batch, h]);
-    let mut parts = vec![h_n];
-    if kind.has_cell() {
-        parts.push(packed.narrow(0, seq + 1, 1).reshape([batch, h]));
-    }
-    (output, parts)
+    let packed = Tensor::<1>::from_dispatch(packed);
+    RUNS.fetch_add(dirs, Ordering::Relaxed);
+    let width = dirs * h;
+    let outputs = seq * batch * width;
+    let output = packed
+        .clone()
+        .narrow(0, 0, outputs)
+        .reshape(if batch_major {
+            [batch, seq, width]
+        } else {
+            [seq, batch, width]
+        });
+    // h_n of direction d, then its c_n (LSTM): `[dirs, batch, H]` each after the outputs.
+    let part = |k: usize, d: usize| {
+        packed
+            .clone()
+            .narrow(0, outputs + (k * dirs + d) * batch * h, batch * h)
+            .reshape([batch, h])
+    };
+    let finals = (0..dirs)
+        .map(|d| {
+            let mut parts = vec![part(0, d)];
+            if kind.has_cell() {
+                parts.push(part(1, d));
+            }
+            parts
+        })
+        .collect();
+    (output, finals)
 }
