@@ -145,12 +145,25 @@ impl GruCell {
                 hidden_rz = hidden_rz + b.clone().narrow(1, 0, 2 * h);
                 hidden_n_bias = Some(b.narrow(1, 2 * h, h));
             }
-            let rz = sigmoid(projected.clone().narrow(1, 0, 2 * h) + hidden_rz);
-            let reset = rz.clone().narrow(1, 0, h);
-            let update = rz.narrow(1, h, h);
-            let mut hidden_n = (reset * matmul_state).matmul(w_hh.narrow(1, 2 * h, h));
+            // Through two GPU kernels where they apply, one each side of the candidate's
+            // matmul; burn ops otherwise.
+            let (reset_state, update) =
+                match crate::fused::gpu_gru_reset_gates(&projected, &hidden_rz, &matmul_state) {
+                    Some(parts) => parts,
+                    None => {
+                        let rz = sigmoid(projected.clone().narrow(1, 0, 2 * h) + hidden_rz);
+                        let reset = rz.clone().narrow(1, 0, h);
+                        (reset * matmul_state, rz.narrow(1, h, h))
+                    }
+                };
+            let mut hidden_n = reset_state.matmul(w_hh.narrow(1, 2 * h, h));
             if let Some(b) = hidden_n_bias {
                 hidden_n = hidden_n + b;
+            }
+            if let Some(next) =
+                crate::fused::gpu_gru_candidate(&projected, &hidden_n, &update, &state)
+            {
+                return next;
             }
             let candidate = projected.narrow(1, 2 * h, h) + hidden_n;
             (update, candidate)

@@ -111,7 +111,12 @@ impl RecurrentCell for RnnCell {
 
     /// `h_t = act(projected + h_{t-1} W_hh)`, `[batch, d_hidden]`.
     fn step_projected(&self, projected: Tensor<2>, state: Tensor<2>) -> Tensor<2> {
-        let pre = projected + state.matmul(self.gates.weight_hh.val());
+        let hidden = state.matmul(self.gates.weight_hh.val());
+        let is_relu = self.activation() == RnnActivation::Relu;
+        if let Some(next) = crate::fused::gpu_rnn_gates(&projected, &hidden, is_relu) {
+            return next;
+        }
+        let pre = projected + hidden;
         match self.activation() {
             RnnActivation::Tanh => tanh(pre),
             RnnActivation::Relu => relu(pre),

@@ -1,10 +1,14 @@
-//! The LSTM and GRU gate passes as one GPU kernel per step, forward and backward, for cubecl's runtimes
-//! (wgpu): a burn backend extension on the `Cube` selector, with its own autodiff node.
+//! The RNN, LSTM and GRU gate passes as GPU kernels, forward and backward, for cubecl's
+//! runtimes (wgpu): a burn backend extension on the `Cube` selector, with its own autodiff
+//! nodes.
 //!
 //! On a GPU the layer stays a loop of burn ops (one matmul a step, which burn already runs
 //! well), but the gate arithmetic after it — three sigmoids, two tanh, the cell update, a
 //! dozen small ops and as many autodiff records — becomes one kernel launch, and its backward
-//! one more. Each thread handles one hidden unit of one sequence.
+//! one more: one for LSTM, GRU with the reset gate after the product (PyTorch's) and RNN
+//! (tanh or relu of the two projections' sum); two for GRU with the reset gate before the
+//! product (r and z with `r * h` before the candidate's matmul, then the candidate and the
+//! update after it). Each thread handles one hidden unit of one sequence.
 
 use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -137,6 +141,149 @@ fn gru_gates_backward(
     }
 }
 
+/// One Elman RNN step's activation: `out = act(x + hid)` (`x` the input projection, `hid` =
+/// `h W_hh`, all `[batch, H]`), tanh or relu.
+#[cube(launch)]
+fn rnn_gates_forward(x: &[f32], hid: &[f32], out: &mut [f32], #[comptime] relu: bool) {
+    if ABSOLUTE_POS < out.len() {
+        let a = x[ABSOLUTE_POS] + hid[ABSOLUTE_POS];
+        if relu {
+            out[ABSOLUTE_POS] = f32::max(a, 0.0);
+        } else {
+            out[ABSOLUTE_POS] = a.tanh();
+        }
+    }
+}
+
+/// The backward of [`rnn_gates_forward`]: `d_pre = grad * act'(x + hid)` (the gradient of both
+/// `x` and `hid`); relu's slope is 0 at 0, as burn's.
+#[cube(launch)]
+fn rnn_gates_backward(
+    x: &[f32],
+    hid: &[f32],
+    grad: &[f32],
+    d_pre: &mut [f32],
+    #[comptime] relu: bool,
+) {
+    if ABSOLUTE_POS < d_pre.len() {
+        let a = x[ABSOLUTE_POS] + hid[ABSOLUTE_POS];
+        let dy = grad[ABSOLUTE_POS];
+        if relu {
+            d_pre[ABSOLUTE_POS] = select(a > 0.0, dy, 0.0);
+        } else {
+            let y = a.tanh();
+            d_pre[ABSOLUTE_POS] = dy * (1.0 - y * y);
+        }
+    }
+}
+
+/// The first half of a GRU step with the reset gate before the product: `x: [batch, 3H]`
+/// the input projection (`b_ih` included), `hid: [batch, 2H]` = `h W_hr|W_hz + b_hr|b_hz`,
+/// `h: [batch, H]` the state the hidden products see; `out: [2, batch, H]`: `r * h`, then `z`.
+#[cube(launch)]
+fn gru_reset_forward(
+    x: &[f32],
+    hid: &[f32],
+    h: &[f32],
+    out: &mut [f32],
+    #[comptime] hidden: usize,
+) {
+    let n = h.len();
+    if ABSOLUTE_POS < n {
+        let row = ABSOLUTE_POS / hidden;
+        let unit = ABSOLUTE_POS % hidden;
+        let xb = row * 3 * hidden + unit;
+        let hb = row * 2 * hidden + unit;
+        let r = sigmoid(x[xb] + hid[hb]);
+        let z = sigmoid(x[xb + hidden] + hid[hb + hidden]);
+        out[ABSOLUTE_POS] = r * h[ABSOLUTE_POS];
+        out[n + ABSOLUTE_POS] = z;
+    }
+}
+
+/// The backward of [`gru_reset_forward`] from its output's gradient (`grad: [2, batch, H]`):
+/// `d_x` (`[batch, 3H]`, zero in the candidate's block), `d_hid` (`[batch, 2H]`), `d_h`.
+#[cube(launch)]
+fn gru_reset_backward(
+    x: &[f32],
+    hid: &[f32],
+    h: &[f32],
+    grad: &[f32],
+    d_x: &mut [f32],
+    d_hid: &mut [f32],
+    d_h: &mut [f32],
+    #[comptime] hidden: usize,
+) {
+    let n = h.len();
+    if ABSOLUTE_POS < n {
+        let row = ABSOLUTE_POS / hidden;
+        let unit = ABSOLUTE_POS % hidden;
+        let xb = row * 3 * hidden + unit;
+        let hb = row * 2 * hidden + unit;
+        let r = sigmoid(x[xb] + hid[hb]);
+        let z = sigmoid(x[xb + hidden] + hid[hb + hidden]);
+        let d_rh = grad[ABSOLUTE_POS];
+        let d_ar = d_rh * h[ABSOLUTE_POS] * r * (1.0 - r);
+        let d_az = grad[n + ABSOLUTE_POS] * z * (1.0 - z);
+        d_x[xb] = d_ar;
+        d_x[xb + hidden] = d_az;
+        d_x[xb + 2 * hidden] = 0.0;
+        d_hid[hb] = d_ar;
+        d_hid[hb + hidden] = d_az;
+        d_h[ABSOLUTE_POS] = d_rh * r;
+    }
+}
+
+/// The second half of a GRU step with the reset gate before the product: `x: [batch, 3H]`,
+/// `hid_n: [batch, H]` = `(r * h) W_hn + b_hn`, the update gate `z` and the state `h`
+/// (`[batch, H]`); `out` = `n + z * (h - n)` with `n = tanh(x_n + hid_n)`.
+#[cube(launch)]
+fn gru_candidate_forward(
+    x: &[f32],
+    hid_n: &[f32],
+    z: &[f32],
+    h: &[f32],
+    out: &mut [f32],
+    #[comptime] hidden: usize,
+) {
+    if ABSOLUTE_POS < h.len() {
+        let row = ABSOLUTE_POS / hidden;
+        let unit = ABSOLUTE_POS % hidden;
+        let n = (x[row * 3 * hidden + 2 * hidden + unit] + hid_n[ABSOLUTE_POS]).tanh();
+        out[ABSOLUTE_POS] = n + z[ABSOLUTE_POS] * (h[ABSOLUTE_POS] - n);
+    }
+}
+
+/// The backward of [`gru_candidate_forward`] from its output's gradient: `d_x` (`[batch,
+/// 3H]`, zero but in the candidate's block), `d_hid_n` and `d_z` (`[batch, H]`).
+#[cube(launch)]
+fn gru_candidate_backward(
+    x: &[f32],
+    hid_n: &[f32],
+    z: &[f32],
+    h: &[f32],
+    grad: &[f32],
+    d_x: &mut [f32],
+    d_hid_n: &mut [f32],
+    d_z: &mut [f32],
+    #[comptime] hidden: usize,
+) {
+    if ABSOLUTE_POS < h.len() {
+        let row = ABSOLUTE_POS / hidden;
+        let unit = ABSOLUTE_POS % hidden;
+        let xb = row * 3 * hidden + unit;
+        let n = (x[xb + 2 * hidden] + hid_n[ABSOLUTE_POS]).tanh();
+        let zz = z[ABSOLUTE_POS];
+        let dy = grad[ABSOLUTE_POS];
+        let d_an = dy * (1.0 - zz) * (1.0 - n * n);
+        d_x[xb] = 0.0;
+        d_x[xb + hidden] = 0.0;
+        d_x[xb + 2 * hidden] = d_an;
+        d_hid_n[ABSOLUTE_POS] = d_an;
+        d_z[ABSOLUTE_POS] = dy * (h[ABSOLUTE_POS] - n);
+    }
+}
+
 /// Backends with the gate kernels.
 #[backend_extension(Cube: cfg(feature = "wgpu"), Autodiff)]
 pub trait GateKernelBackend: Backend {
@@ -166,6 +313,55 @@ pub trait GateKernelBackend: Backend {
     fn gru_gates_backward(
         x: FloatTensor<Self>,
         hid: FloatTensor<Self>,
+        h: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+    /// One Elman RNN step's activation: `act(x + hid)` for `x`, `hid`: `[batch, H]` (the
+    /// input projection and `h W_hh`), tanh or (with `relu`) relu.
+    fn rnn_gates(x: FloatTensor<Self>, hid: FloatTensor<Self>, relu: bool) -> FloatTensor<Self>;
+
+    /// The gradient of [`GateKernelBackend::rnn_gates`]'s pre-activation (that of `x` and of
+    /// `hid`) from its output's.
+    fn rnn_gates_backward(
+        x: FloatTensor<Self>,
+        hid: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        relu: bool,
+    ) -> FloatTensor<Self>;
+
+    /// The first half of a GRU step with the reset gate before the product: `x: [batch, 3H]`
+    /// the input projection, `hid: [batch, 2H]` the r and z blocks of `h W_hh + b_hh`, `h:
+    /// [batch, H]`. Returns `[2, batch, H]`: `r * h`, then `z`.
+    fn gru_reset_gates(
+        x: FloatTensor<Self>,
+        hid: FloatTensor<Self>,
+        h: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// The gradients of [`GateKernelBackend::gru_reset_gates`]'s inputs from its output's:
+    /// `(d_x, d_hid, d_h)`.
+    fn gru_reset_gates_backward(
+        x: FloatTensor<Self>,
+        hid: FloatTensor<Self>,
+        h: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// The second half: `x: [batch, 3H]`, `hid_n: [batch, H]` = `(r * h) W_hn + b_hn`, the
+    /// update gate `z` and the state `h`. Returns `h': [batch, H]`.
+    fn gru_candidate(
+        x: FloatTensor<Self>,
+        hid_n: FloatTensor<Self>,
+        z: FloatTensor<Self>,
+        h: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+
+    /// The gradients of [`GateKernelBackend::gru_candidate`]'s inputs `x`, `hid_n` and `z`
+    /// from its output's: `(d_x, d_hid_n, d_z)` (`h`'s, `grad * z`, is one burn op).
+    fn gru_candidate_backward(
+        x: FloatTensor<Self>,
+        hid_n: FloatTensor<Self>,
+        z: FloatTensor<Self>,
         h: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
@@ -287,6 +483,214 @@ impl GateKernelBackend for CubeBackend {
             hidden,
         );
         (d_x, d_hid, d_h)
+    }
+
+    fn rnn_gates(x: CubeTensor, hid: CubeTensor, relu: bool) -> CubeTensor {
+        let (x, hid) = (into_contiguous(x), into_contiguous(hid));
+        let out = empty_like(&x, x.meta.shape().clone());
+        let (count, dim) = launch_size(&x);
+        rnn_gates_forward::launch(
+            &x.client.clone(),
+            count,
+            dim,
+            x.into_buffer_arg(),
+            hid.into_buffer_arg(),
+            out.clone().into_buffer_arg(),
+            relu,
+        );
+        out
+    }
+
+    fn rnn_gates_backward(
+        x: CubeTensor,
+        hid: CubeTensor,
+        grad: CubeTensor,
+        relu: bool,
+    ) -> CubeTensor {
+        let (x, hid, grad) = (
+            into_contiguous(x),
+            into_contiguous(hid),
+            into_contiguous(grad),
+        );
+        let d_pre = empty_like(&x, x.meta.shape().clone());
+        let (count, dim) = launch_size(&x);
+        rnn_gates_backward::launch(
+            &x.client.clone(),
+            count,
+            dim,
+            x.into_buffer_arg(),
+            hid.into_buffer_arg(),
+            grad.into_buffer_arg(),
+            d_pre.clone().into_buffer_arg(),
+            relu,
+        );
+        d_pre
+    }
+
+    fn gru_reset_gates(x: CubeTensor, hid: CubeTensor, h: CubeTensor) -> CubeTensor {
+        let (x, hid, h) = (into_contiguous(x), into_contiguous(hid), into_contiguous(h));
+        let dims = h.meta.shape().clone();
+        let out = empty_like(&h, Shape::new([2, dims[0], dims[1]]));
+        let (count, dim) = launch_size(&h);
+        gru_reset_forward::launch(
+            &h.client.clone(),
+            count,
+            dim,
+            x.into_buffer_arg(),
+            hid.into_buffer_arg(),
+            h.into_buffer_arg(),
+            out.clone().into_buffer_arg(),
+            dims[1],
+        );
+        out
+    }
+
+    fn gru_reset_gates_backward(
+        x: CubeTensor,
+        hid: CubeTensor,
+        h: CubeTensor,
+        grad: CubeTensor,
+    ) -> (CubeTensor, CubeTensor, CubeTensor) {
+        let (x, hid) = (into_contiguous(x), into_contiguous(hid));
+        let (h, grad) = (into_contiguous(h), into_contiguous(grad));
+        let hidden = h.meta.shape()[1];
+        let d_x = empty_like(&h, x.meta.shape().clone());
+        let d_hid = empty_like(&h, hid.meta.shape().clone());
+        let d_h = empty_like(&h, h.meta.shape().clone());
+        let (count, dim) = launch_size(&h);
+        gru_reset_backward::launch(
+            &h.client.clone(),
+            count,
+            dim,
+            x.into_buffer_arg(),
+            hid.into_buffer_arg(),
+            h.into_buffer_arg(),
+            grad.into_buffer_arg(),
+            d_x.clone().into_buffer_arg(),
+            d_hid.clone().into_buffer_arg(),
+            d_h.clone().into_buffer_arg(),
+            hidden,
+        );
+        (d_x, d_hid, d_h)
+    }
+
+    fn gru_candidate(x: CubeTensor, hid_n: CubeTensor, z: CubeTensor, h: CubeTensor) -> CubeTensor {
+        let (x, hid_n) = (into_contiguous(x), into_contiguous(hid_n));
+        let (z, h) = (into_contiguous(z), into_contiguous(h));
+        let hidden = h.meta.shape()[1];
+        let out = empty_like(&h, h.meta.shape().clone());
+        let (count, dim) = launch_size(&h);
+        gru_candidate_forward::launch(
+            &h.client.clone(),
+            count,
+            dim,
+            x.into_buffer_arg(),
+            hid_n.into_buffer_arg(),
+            z.into_buffer_arg(),
+            h.into_buffer_arg(),
+            out.clone().into_buffer_arg(),
+            hidden,
+        );
+        out
+    }
+
+    fn gru_candidate_backward(
+        x: CubeTensor,
+        hid_n: CubeTensor,
+        z: CubeTensor,
+        h: CubeTensor,
+        grad: CubeTensor,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let (x, hid_n) = (into_contiguous(x), into_contiguous(hid_n));
+        let (z, h, grad) = (
+            into_contiguous(z),
+            into_contiguous(h),
+            into_contiguous(grad),
+        );
+        let hidden = h.meta.shape()[1];
+        let d_x = empty_like(&h, x.meta.shape().clone());
+        let [d_hid_n, d_z] = [(); 2].map(|_| empty_like(&h, h.meta.shape().clone()));
+        let (count, dim) = launch_size(&h);
+        gru_candidate_backward::launch(
+            &h.client.clone(),
+            count,
+            dim,
+            x.into_buffer_arg(),
+            hid_n.into_buffer_arg(),
+            z.into_buffer_arg(),
+            h.into_buffer_arg(),
+            grad.into_buffer_arg(),
+            d_x.clone().into_buffer_arg(),
+            d_hid_n.clone().into_buffer_arg(),
+            d_z.clone().into_buffer_arg(),
+            hidden,
+        );
+        (d_x, d_hid_n, d_z)
+    }
+}
+
+/// An uninitialised tensor of `shape` on `like`'s device, with its dtype.
+fn empty_like(like: &CubeTensor, shape: Shape) -> CubeTensor {
+    empty_device_dtype(like.client.clone(), like.device.clone(), shape, like.dtype)
+}
+
+/// The autodiff node of [`GateKernelBackend::rnn_gates`]: keeps its inputs and the activation.
+#[derive(Debug)]
+struct RnnGatesBackward;
+
+impl<B: Backend + GateKernelBackend> Backward<B, 2> for RnnGatesBackward {
+    type State = (FloatTensor<B>, FloatTensor<B>, bool);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, hid, relu) = ops.state;
+        let d_pre = B::rnn_gates_backward(x, hid, grad, relu);
+        let [x_node, hid_node] = ops.parents;
+        if let Some(node) = x_node {
+            grads.register::<B>(node.id, d_pre.clone());
+        }
+        if let Some(node) = hid_node {
+            grads.register::<B>(node.id, d_pre);
+        }
+    }
+}
+
+/// The autodiff node of [`GateKernelBackend::gru_reset_gates`]: keeps its inputs.
+#[derive(Debug)]
+struct GruResetBackward;
+
+impl<B: Backend + GateKernelBackend> Backward<B, 3> for GruResetBackward {
+    type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, hid, h) = ops.state;
+        let (d_x, d_hid, d_h) = B::gru_reset_gates_backward(x, hid, h, grad);
+        for (node, value) in ops.parents.into_iter().zip([d_x, d_hid, d_h]) {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, value);
+            }
+        }
+    }
+}
+
+/// The autodiff node of [`GateKernelBackend::gru_candidate`]: keeps its inputs.
+#[derive(Debug)]
+struct GruCandidateBackward;
+
+impl<B: Backend + GateKernelBackend> Backward<B, 4> for GruCandidateBackward {
+    type State = [FloatTensor<B>; 4];
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let [x, hid_n, z, h] = ops.state;
+        let d_h = B::float_mul(grad.clone(), z.clone());
+        let (d_x, d_hid_n, d_z) = B::gru_candidate_backward(x, hid_n, z, h, grad);
+        for (node, value) in ops.parents.into_iter().zip([d_x, d_hid_n, d_z, d_h]) {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, value);
+            }
+        }
     }
 }
 
@@ -413,6 +817,123 @@ impl<B: Backend + GateKernelBackend, C: CheckpointStrategy> GateKernelBackend fo
             FloatTensor::<Self>::new(d_h),
         )
     }
+
+    fn rnn_gates(x: FloatTensor<Self>, hid: FloatTensor<Self>, relu: bool) -> FloatTensor<Self> {
+        let nodes = [x.node(), hid.node()];
+        match RnnGatesBackward
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (x, hid) = (x.into_primitive(), hid.into_primitive());
+                let out = B::rnn_gates(x.clone(), hid.clone(), relu);
+                prep.finish((x, hid, relu), out)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::rnn_gates(x.into_primitive(), hid.into_primitive(), relu))
+            }
+        }
+    }
+
+    fn rnn_gates_backward(
+        x: FloatTensor<Self>,
+        hid: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        relu: bool,
+    ) -> FloatTensor<Self> {
+        // A gradient, not differentiated again: computed on the inner backend, untracked.
+        FloatTensor::<Self>::new(B::rnn_gates_backward(
+            x.into_primitive(),
+            hid.into_primitive(),
+            grad.into_primitive(),
+            relu,
+        ))
+    }
+
+    fn gru_reset_gates(
+        x: FloatTensor<Self>,
+        hid: FloatTensor<Self>,
+        h: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let nodes = [x.node(), hid.node(), h.node()];
+        match GruResetBackward
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (x, hid, h) = (x.into_primitive(), hid.into_primitive(), h.into_primitive());
+                let out = B::gru_reset_gates(x.clone(), hid.clone(), h.clone());
+                prep.finish((x, hid, h), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::gru_reset_gates(
+                x.into_primitive(),
+                hid.into_primitive(),
+                h.into_primitive(),
+            )),
+        }
+    }
+
+    fn gru_reset_gates_backward(
+        x: FloatTensor<Self>,
+        hid: FloatTensor<Self>,
+        h: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let (d_x, d_hid, d_h) = B::gru_reset_gates_backward(
+            x.into_primitive(),
+            hid.into_primitive(),
+            h.into_primitive(),
+            grad.into_primitive(),
+        );
+        (
+            FloatTensor::<Self>::new(d_x),
+            FloatTensor::<Self>::new(d_hid),
+            FloatTensor::<Self>::new(d_h),
+        )
+    }
+
+    fn gru_candidate(
+        x: FloatTensor<Self>,
+        hid_n: FloatTensor<Self>,
+        z: FloatTensor<Self>,
+        h: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let nodes = [x.node(), hid_n.node(), z.node(), h.node()];
+        match GruCandidateBackward
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let inputs = [x, hid_n, z, h].map(|t| t.into_primitive());
+                let [x, hid_n, z, h] = inputs.clone();
+                prep.finish(inputs, B::gru_candidate(x, hid_n, z, h))
+            }
+            OpsKind::UnTracked(prep) => {
+                let [x, hid_n, z, h] = [x, hid_n, z, h].map(|t| t.into_primitive());
+                prep.finish(B::gru_candidate(x, hid_n, z, h))
+            }
+        }
+    }
+
+    fn gru_candidate_backward(
+        x: FloatTensor<Self>,
+        hid_n: FloatTensor<Self>,
+        z: FloatTensor<Self>,
+        h: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        // A gradient, not differentiated again: computed on the inner backend, untracked.
+        let [x, hid_n, z, h, grad] = [x, hid_n, z, h, grad].map(|t| t.into_primitive());
+        let (d_x, d_hid_n, d_z) = B::gru_candidate_backward(x, hid_n, z, h, grad);
+        (
+            FloatTensor::<Self>::new(d_x),
+            FloatTensor::<Self>::new(d_hid_n),
+            FloatTensor::<Self>::new(d_z),
+        )
+    }
 }
 
 /// Whether the kernels apply to these tensors: f32, on a cubecl device (or autodiff over
@@ -456,6 +977,63 @@ pub(crate) fn gru_gates(x: &Tensor<2>, hid: &Tensor<2>, h: &Tensor<2>) -> Option
     let out = <Dispatch as GateKernelBackend>::gru_gates(
         x.clone().into_dispatch(),
         hid.clone().into_dispatch(),
+        h.clone().into_dispatch(),
+    );
+    Some(Tensor::from_dispatch(out))
+}
+
+/// One Elman RNN step's activation through the kernel (`act(x + hid)`), when the tensors are
+/// f32 on a cubecl device and the fused kernels are on. `None` otherwise.
+pub(crate) fn rnn_gates(x: &Tensor<2>, hid: &Tensor<2>, relu: bool) -> Option<Tensor<2>> {
+    if !applies(&[x, hid]) {
+        return None;
+    }
+    let out = <Dispatch as GateKernelBackend>::rnn_gates(
+        x.clone().into_dispatch(),
+        hid.clone().into_dispatch(),
+        relu,
+    );
+    Some(Tensor::from_dispatch(out))
+}
+
+/// The first half of a GRU step with the reset gate before the product through its kernel
+/// (`x: [batch, 3H]`, `hid: [batch, 2H]`, `h: [batch, H]`): `(r * h, z)`. `None` where the
+/// kernels do not apply.
+pub(crate) fn gru_reset_gates(
+    x: &Tensor<2>,
+    hid: &Tensor<2>,
+    h: &Tensor<2>,
+) -> Option<(Tensor<2>, Tensor<2>)> {
+    if !applies(&[x, hid, h]) {
+        return None;
+    }
+    let [batch, hidden] = h.dims();
+    let out = <Dispatch as GateKernelBackend>::gru_reset_gates(
+        x.clone().into_dispatch(),
+        hid.clone().into_dispatch(),
+        h.clone().into_dispatch(),
+    );
+    let out = Tensor::<3>::from_dispatch(out);
+    let rh = out.clone().narrow(0, 0, 1).reshape([batch, hidden]);
+    let z = out.narrow(0, 1, 1).reshape([batch, hidden]);
+    Some((rh, z))
+}
+
+/// The second half (`h' = n + z * (h - n)`, `n = tanh(x_n + hid_n)`) through its kernel.
+/// `None` where the kernels do not apply.
+pub(crate) fn gru_candidate(
+    x: &Tensor<2>,
+    hid_n: &Tensor<2>,
+    z: &Tensor<2>,
+    h: &Tensor<2>,
+) -> Option<Tensor<2>> {
+    if !applies(&[x, hid_n, z, h]) {
+        return None;
+    }
+    let out = <Dispatch as GateKernelBackend>::gru_candidate(
+        x.clone().into_dispatch(),
+        hid_n.clone().into_dispatch(),
+        z.clone().into_dispatch(),
         h.clone().into_dispatch(),
     );
     Some(Tensor::from_dispatch(out))

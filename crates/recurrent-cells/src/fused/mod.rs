@@ -20,8 +20,9 @@
 //! dispatch and stay within a few 1e-7 of libm. Large workspaces are reused between calls.
 //!
 //! On cubecl's runtimes (wgpu) a layer stays a loop of burn ops with burn's matmul, but each
-//! LSTM or GRU (reset gate after the product) step's gate arithmetic is one CubeCL kernel, with
-//! one more for its backward ([`GateKernelBackend`], with the `wgpu` feature).
+//! RNN, LSTM or GRU step's gate arithmetic is one CubeCL kernel (two for GRU with the reset
+//! gate before the product, one each side of the candidate's matmul), with one more for each
+//! backward ([`GateKernelBackend`], with the `wgpu` feature).
 //!
 //! Everything else falls back to the composite path built from burn ops, which stays the
 //! reference: other backends, other float types, recurrent dropout in training and the
@@ -65,8 +66,8 @@ pub fn runs() -> usize {
 /// Number of steps whose gates ran through a GPU gate kernel so far in this process.
 static GPU_RUNS: AtomicUsize = AtomicUsize::new(0);
 
-/// How many steps have run their gate arithmetic through a GPU kernel (LSTM, GRU) in this
-/// process: the diagnostic [`runs`] is for the CPU kernels.
+/// How many steps have run their gate arithmetic through a GPU kernel (RNN, LSTM, GRU) in
+/// this process: the diagnostic [`runs`] is for the CPU kernels.
 pub fn gpu_runs() -> usize {
     GPU_RUNS.load(Ordering::Relaxed)
 }
@@ -159,6 +160,67 @@ pub(crate) fn gpu_gru_gates(x: &Tensor<2>, hid: &Tensor<2>, h: &Tensor<2>) -> Op
     #[cfg(not(feature = "wgpu"))]
     {
         let _ = (x, hid, h);
+        None
+    }
+}
+
+/// One Elman RNN step's activation (`act(x + hid)`, `x` the input projection, `hid = h W_hh`,
+/// `[batch, H]`) as one GPU kernel, forward and backward, on a cubecl device. `None`
+/// elsewhere, or with the fused kernels off.
+pub(crate) fn gpu_rnn_gates(x: &Tensor<2>, hid: &Tensor<2>, relu: bool) -> Option<Tensor<2>> {
+    #[cfg(feature = "wgpu")]
+    {
+        let result = gpu::rnn_gates(x, hid, relu);
+        if result.is_some() {
+            GPU_RUNS.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+    #[cfg(not(feature = "wgpu"))]
+    {
+        let _ = (x, hid, relu);
+        None
+    }
+}
+
+/// The first half of a GRU step with the reset gate before the product (`x: [batch, 3H]`,
+/// `hid: [batch, 2H]` the r and z blocks of `h W_hh + b_hh`, `h: [batch, H]`) as one GPU
+/// kernel: `(r * h, z)`. `None` elsewhere, or with the fused kernels off.
+pub(crate) fn gpu_gru_reset_gates(
+    x: &Tensor<2>,
+    hid: &Tensor<2>,
+    h: &Tensor<2>,
+) -> Option<(Tensor<2>, Tensor<2>)> {
+    #[cfg(feature = "wgpu")]
+    {
+        gpu::gru_reset_gates(x, hid, h)
+    }
+    #[cfg(not(feature = "wgpu"))]
+    {
+        let _ = (x, hid, h);
+        None
+    }
+}
+
+/// The second half (`h' = n + z * (h - n)`, `n = tanh(x_n + hid_n)`, `hid_n = (r * h) W_hn +
+/// b_hn`) as one GPU kernel. `None` elsewhere, or with the fused kernels off.
+pub(crate) fn gpu_gru_candidate(
+    x: &Tensor<2>,
+    hid_n: &Tensor<2>,
+    z: &Tensor<2>,
+    h: &Tensor<2>,
+) -> Option<Tensor<2>> {
+    #[cfg(feature = "wgpu")]
+    {
+        let result = gpu::gru_candidate(x, hid_n, z, h);
+        if result.is_some() {
+            GPU_RUNS.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+    #[cfg(not(feature = "wgpu"))]
+    {
+        let _ = (x, hid_n, z, h);
         None
     }
 }
