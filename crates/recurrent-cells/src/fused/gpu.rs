@@ -655,25 +655,6 @@ impl<B: Backend + GateKernelBackend> Backward<B, 2> for RnnGatesBackward {
     }
 }
 
-/// The autodiff node of [`GateKernelBackend::gru_reset_gates`]: keeps its inputs.
-#[derive(Debug)]
-struct GruResetBackward;
-
-impl<B: Backend + GateKernelBackend> Backward<B, 3> for GruResetBackward {
-    type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>);
-
-    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let grad = grads.consume::<B>(&ops.node);
-        let (x, hid, h) = ops.state;
-        let (d_x, d_hid, d_h) = B::gru_reset_gates_backward(x, hid, h, grad);
-        for (node, value) in ops.parents.into_iter().zip([d_x, d_hid, d_h]) {
-            if let Some(node) = node {
-                grads.register::<B>(node.id, value);
-            }
-        }
-    }
-}
-
 /// The autodiff node of [`GateKernelBackend::gru_candidate`]: keeps its inputs.
 #[derive(Debug)]
 struct GruCandidateBackward;
@@ -694,28 +675,73 @@ impl<B: Backend + GateKernelBackend> Backward<B, 4> for GruCandidateBackward {
     }
 }
 
-/// The autodiff node of [`GateKernelBackend::gru_gates`]: keeps its inputs.
-#[derive(Debug)]
-struct GruGatesBackward;
+/// A gate kernel with three inputs on the inner backend: its forward, and its backward from
+/// the inputs and the output's gradient to the inputs' gradients.
+type Forward3<B> = fn(FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) -> FloatTensor<B>;
+type Backward3<B> =
+    fn(FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) -> Three<FloatTensor<B>>;
+/// Three values of one type (a three-input kernel's gradients).
+type Three<T> = (T, T, T);
 
-impl<B: Backend + GateKernelBackend> Backward<B, 3> for GruGatesBackward {
-    type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>);
+/// The autodiff node of a gate kernel with three inputs ([`GateKernelBackend::gru_gates`],
+/// [`GateKernelBackend::gru_reset_gates`]): keeps the inputs for `backward`.
+struct ThreeInputs<B: Backend> {
+    backward: Backward3<B>,
+}
+
+impl<B: Backend> std::fmt::Debug for ThreeInputs<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ThreeInputs")
+    }
+}
+
+impl<B: Backend> Backward<B, 3> for ThreeInputs<B> {
+    type State = [FloatTensor<B>; 3];
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let grad = grads.consume::<B>(&ops.node);
-        let (x, hid, h) = ops.state;
-        let results = B::gru_gates_backward(x, hid, h, grad);
-        let [x_node, hid_node, h_node] = ops.parents;
-        for (node, value) in [
-            (x_node, results.0),
-            (hid_node, results.1),
-            (h_node, results.2),
-        ] {
+        let [x, hid, h] = ops.state;
+        let (d_x, d_hid, d_h) = (self.backward)(x, hid, h, grad);
+        for (node, value) in ops.parents.into_iter().zip([d_x, d_hid, d_h]) {
             if let Some(node) = node {
                 grads.register::<B>(node.id, value);
             }
         }
     }
+}
+
+/// A three-input gate kernel under autodiff: `forward` on the inner backend, recorded with a
+/// [`ThreeInputs`] node when any input is tracked.
+fn tracked3<B: Backend, C: CheckpointStrategy>(
+    inputs: [FloatTensor<Autodiff<B, C>>; 3],
+    forward: Forward3<B>,
+    backward: Backward3<B>,
+) -> FloatTensor<Autodiff<B, C>> {
+    let nodes = inputs.each_ref().map(|t| t.node());
+    let [x, hid, h] = inputs.map(|t| t.into_primitive());
+    let node = ThreeInputs { backward };
+    match node.prepare::<C>(nodes).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => {
+            let out = forward(x.clone(), hid.clone(), h.clone());
+            prep.finish([x, hid, h], out)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(forward(x, hid, h)),
+    }
+}
+
+/// A three-input kernel's backward called on autodiff tensors: a gradient, not differentiated
+/// again, so computed on the inner backend and left untracked.
+fn untracked3<B: Backend, C: CheckpointStrategy>(
+    backward: Backward3<B>,
+    inputs: [FloatTensor<Autodiff<B, C>>; 4],
+) -> Three<FloatTensor<Autodiff<B, C>>> {
+    let [x, hid, h, grad] = inputs.map(|t| t.into_primitive());
+    let (a, b, c) = backward(x, hid, h, grad);
+    (
+        FloatTensor::<Autodiff<B, C>>::new(a),
+        FloatTensor::<Autodiff<B, C>>::new(b),
+        FloatTensor::<Autodiff<B, C>>::new(c),
+    )
 }
 
 /// The autodiff node of [`GateKernelBackend::lstm_gates`]: keeps its inputs.
@@ -780,23 +806,7 @@ impl<B: Backend + GateKernelBackend, C: CheckpointStrategy> GateKernelBackend fo
         hid: FloatTensor<Self>,
         h: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        let nodes = [x.node(), hid.node(), h.node()];
-        match GruGatesBackward
-            .prepare::<C>(nodes)
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let (x, hid, h) = (x.into_primitive(), hid.into_primitive(), h.into_primitive());
-                let out = B::gru_gates(x.clone(), hid.clone(), h.clone());
-                prep.finish((x, hid, h), out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::gru_gates(
-                x.into_primitive(),
-                hid.into_primitive(),
-                h.into_primitive(),
-            )),
-        }
+        tracked3::<B, C>([x, hid, h], B::gru_gates, B::gru_gates_backward)
     }
 
     fn gru_gates_backward(
@@ -805,17 +815,7 @@ impl<B: Backend + GateKernelBackend, C: CheckpointStrategy> GateKernelBackend fo
         h: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let (d_x, d_hid, d_h) = B::gru_gates_backward(
-            x.into_primitive(),
-            hid.into_primitive(),
-            h.into_primitive(),
-            grad.into_primitive(),
-        );
-        (
-            FloatTensor::<Self>::new(d_x),
-            FloatTensor::<Self>::new(d_hid),
-            FloatTensor::<Self>::new(d_h),
-        )
+        untracked3::<B, C>(B::gru_gates_backward, [x, hid, h, grad])
     }
 
     fn rnn_gates(x: FloatTensor<Self>, hid: FloatTensor<Self>, relu: bool) -> FloatTensor<Self> {
@@ -856,23 +856,7 @@ impl<B: Backend + GateKernelBackend, C: CheckpointStrategy> GateKernelBackend fo
         hid: FloatTensor<Self>,
         h: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        let nodes = [x.node(), hid.node(), h.node()];
-        match GruResetBackward
-            .prepare::<C>(nodes)
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let (x, hid, h) = (x.into_primitive(), hid.into_primitive(), h.into_primitive());
-                let out = B::gru_reset_gates(x.clone(), hid.clone(), h.clone());
-                prep.finish((x, hid, h), out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::gru_reset_gates(
-                x.into_primitive(),
-                hid.into_primitive(),
-                h.into_primitive(),
-            )),
-        }
+        tracked3::<B, C>([x, hid, h], B::gru_reset_gates, B::gru_reset_gates_backward)
     }
 
     fn gru_reset_gates_backward(
@@ -881,17 +865,7 @@ impl<B: Backend + GateKernelBackend, C: CheckpointStrategy> GateKernelBackend fo
         h: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let (d_x, d_hid, d_h) = B::gru_reset_gates_backward(
-            x.into_primitive(),
-            hid.into_primitive(),
-            h.into_primitive(),
-            grad.into_primitive(),
-        );
-        (
-            FloatTensor::<Self>::new(d_x),
-            FloatTensor::<Self>::new(d_hid),
-            FloatTensor::<Self>::new(d_h),
-        )
+        untracked3::<B, C>(B::gru_reset_gates_backward, [x, hid, h, grad])
     }
 
     fn gru_candidate(
