@@ -1,4 +1,4 @@
-//! One layer and direction of RNN, LSTM or GRU over a whole sequence, forward and backward
+//! One direction of one layer of RNN, LSTM or GRU over a whole sequence, forward and backward
 //! (BPTT), on host slices.
 //!
 //! Forward: per step one product projects the step's input (`x_t W_ih`, computed right before
@@ -330,8 +330,10 @@ impl Problem<'_> {
         let h = self.dims.d_hidden;
         let gh = self.kind.n_gates() * h;
         let (u0, w) = split.range(m);
-        PackedRhs::from_fn(h, blocks.len() * w, |row, col| {
-            self.w_hh[row * gh + (blocks.start + col / w) * h + u0 + col % w]
+        PackedRhs::from_rows(h, blocks.len() * w, |row, dst| {
+            for (k, block) in blocks.clone().enumerate() {
+                dst[k * w..][..w].copy_from_slice(&self.w_hh[row * gh + block * h + u0..][..w]);
+            }
         })
     }
 
@@ -342,10 +344,13 @@ impl Problem<'_> {
             d_hidden: h,
             ..
         } = self.dims;
-        let gh = self.kind.n_gates() * h;
+        let n_gates = self.kind.n_gates();
+        let gh = n_gates * h;
         let (u0, w) = split.range(m);
-        PackedRhs::from_fn(d_input, gh / h * w, |row, col| {
-            self.w_ih[row * gh + (col / w) * h + u0 + col % w]
+        PackedRhs::from_rows(d_input, n_gates * w, |row, dst| {
+            for k in 0..n_gates {
+                dst[k * w..][..w].copy_from_slice(&self.w_ih[row * gh + k * h + u0..][..w]);
+            }
         })
     }
 
@@ -355,8 +360,9 @@ impl Problem<'_> {
         let h = self.dims.d_hidden;
         let gh = self.kind.n_gates() * h;
         let (u0, w) = split.range(m);
-        PackedRhs::from_fn(blocks.len() * h, w, |row, col| {
-            self.w_hh[(u0 + col) * gh + blocks.start * h + row]
+        // Column `col` of `W_hh^T`'s part is row `u0 + col` of `W_hh`, contiguous.
+        PackedRhs::from_columns(blocks.len() * h, w, |col, dst| {
+            dst.copy_from_slice(&self.w_hh[(u0 + col) * gh + blocks.start * h..][..dst.len()]);
         })
     }
 

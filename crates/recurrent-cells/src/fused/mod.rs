@@ -1,9 +1,9 @@
-//! Fused recurrent kernels: one op per layer and direction, with its own backward.
+//! Fused recurrent kernels: one op per layer, with its own backward.
 //!
 //! A layer built from burn ops dispatches a dozen small ops per step and autodiff records each
 //! of them. On the CPU backends (flex and ndarray, with this crate's `flex` / `ndarray`
-//! features) the layers instead run one fused op per layer and direction, a burn backend
-//! extension ([`FusedRecurrentBackend`]):
+//! features) the layers instead run one fused op per layer, a burn backend extension
+//! ([`FusedRecurrentBackend`]):
 //!
 //! - forward: per step one product projects the step's input, one multiplies the state by
 //!   `W_hh`, and one vectorised pass does the gate arithmetic, saving the gates and previous
@@ -12,10 +12,12 @@
 //!   the gradient of the previous state; then `dX`, `dW_ih`, `dW_hh` one GEMM each over all
 //!   steps.
 //!
-//! Lengths, reverse direction, initial states and both PyTorch biases are handled inside. A
-//! large enough layer runs on a team of threads (rayon's workers) that split the hidden units
-//! and meet at a barrier once a step, with bit-identical results. The per-step products use
-//! weights packed once per call and a register-blocked SIMD kernel; the big GEMMs are the
+//! Lengths, reverse direction, initial states and both PyTorch biases are handled inside; a
+//! batch-first layer's sequences are read and written in place. The two directions of a
+//! bidirectional layer are one op and run at once, each on one of rayon's threads. A single
+//! direction large enough runs on a team of threads (rayon's workers) that split the hidden
+//! units and meet at a barrier once a step, with bit-identical results. The per-step products
+//! use weights packed once per call and a register-blocked SIMD kernel; the big GEMMs are the
 //! `gemm` crate's (the one burn-flex uses). Sigmoid and tanh are vectorised with runtime CPU
 //! dispatch and stay within a few 1e-7 of libm. Large workspaces are reused between calls.
 //!

@@ -29,7 +29,9 @@ pub(crate) struct PackedRhs {
 }
 
 impl PackedRhs {
-    /// Packs the `k x n` matrix whose entry `(row, col)` is `at(row, col)`.
+    /// Packs the `k x n` matrix whose entry `(row, col)` is `at(row, col)`, one element at a
+    /// time: the tests' reference for [`PackedRhs::from_rows`] and [`PackedRhs::from_columns`].
+    #[cfg(test)]
     pub(crate) fn from_fn(k: usize, n: usize, at: impl Fn(usize, usize) -> f32) -> Self {
         let n_panels = n.div_ceil(NR);
         let mut panels = vec![0.0; n_panels * k * NR];
@@ -38,6 +40,39 @@ impl PackedRhs {
                 for c in 0..NR.min(n - p * NR) {
                     panel[row * NR + c] = at(row, p * NR + c);
                 }
+            }
+        }
+        Self { k, n, panels }
+    }
+}
+
+impl PackedRhs {
+    /// Packs the `k x n` matrix whose row `row` `fill(row, dst)` writes into `dst` (`n`
+    /// values): for sources whose rows are runs of contiguous values, copied as slices.
+    pub(crate) fn from_rows(k: usize, n: usize, fill: impl Fn(usize, &mut [f32])) -> Self {
+        let n_panels = n.div_ceil(NR);
+        let mut panels = vec![0.0; n_panels * k * NR];
+        let mut row_values = vec![0.0; n];
+        for row in 0..k {
+            fill(row, &mut row_values);
+            for (p, chunk) in row_values.chunks(NR).enumerate() {
+                panels[(p * k + row) * NR..][..chunk.len()].copy_from_slice(chunk);
+            }
+        }
+        Self { k, n, panels }
+    }
+
+    /// Packs the `k x n` matrix whose column `col` `fill(col, dst)` writes into `dst` (`k`
+    /// values): for sources stored transposed.
+    pub(crate) fn from_columns(k: usize, n: usize, fill: impl Fn(usize, &mut [f32])) -> Self {
+        let n_panels = n.div_ceil(NR);
+        let mut panels = vec![0.0; n_panels * k * NR];
+        let mut column = vec![0.0; k];
+        for col in 0..n {
+            fill(col, &mut column);
+            let panel = &mut panels[(col / NR) * k * NR..][..k * NR];
+            for (row, value) in column.iter().enumerate() {
+                panel[row * NR + col % NR] = *value;
             }
         }
         Self { k, n, panels }
@@ -356,6 +391,24 @@ mod tests {
                     "the row padding is left alone"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn rows_and_columns_pack_as_elements_do() {
+        for &(k, n) in &[(1, 1), (5, 33), (7, 64), (3, 100)] {
+            let b: Vec<f32> = (0..k * n).map(|i| i as f32).collect();
+            let by_element = PackedRhs::from_fn(k, n, |row, col| b[row * n + col]);
+            let by_rows = PackedRhs::from_rows(k, n, |row, dst| {
+                dst.copy_from_slice(&b[row * n..][..n]);
+            });
+            let by_columns = PackedRhs::from_columns(k, n, |col, dst| {
+                for (row, v) in dst.iter_mut().enumerate() {
+                    *v = b[row * n + col];
+                }
+            });
+            assert_eq!(by_rows.panels, by_element.panels, "rows, {k}x{n}");
+            assert_eq!(by_columns.panels, by_element.panels, "columns, {k}x{n}");
         }
     }
 
