@@ -28,6 +28,10 @@ pub struct BenchArgs {
     /// Untimed runs before them.
     #[arg(long, default_value_t = 3)]
     warmup: usize,
+    /// Rounds per config and layer (PyTorch, then ours, each time); each side's fastest
+    /// round counts.
+    #[arg(long, default_value_t = 2)]
+    rounds: usize,
     /// Backend ours runs on (flex or ndarray have fused kernels).
     #[arg(long, default_value = "flex")]
     backend: Backend,
@@ -89,6 +93,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         cells,
         modes,
         reps: args.reps,
+        rounds: args.rounds,
         warmup: args.warmup,
         composite: !args.no_composite,
         device: args.backend.device()?,
@@ -110,7 +115,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             ratio(row.speed_vs_composite(), "composite"),
         );
     })?;
-    let sgemm = bench::sgemm_peak(args.reps);
+    let sgemm = bench::sgemm_peak(args.reps, args.rounds);
     println!("SGEMM peak (2048^3, all threads): {sgemm:.0} GFLOP/s");
     let mut probe = Command::new(std::env::current_exe().context("finding this program")?);
     probe.args(["bench", "--memory-probe", "--backend", args.backend.name()]);
