@@ -196,12 +196,10 @@ impl<C: RecurrentCell + Module> CellStack<C> {
             lengths,
         } = input;
         let device = input.device();
-        let x = if self.batch_first {
-            input.swap_dims(0, 1)
-        } else {
-            input
+        let [seq, batch, d_input] = match input.dims() {
+            [batch, seq, d] if self.batch_first => [seq, batch, d],
+            dims => dims,
         };
-        let [seq, batch, d_input] = x.dims();
         if d_input != self.d_input() || seq == 0 || batch == 0 {
             let expected = if self.batch_first {
                 [batch, seq.max(1), self.d_input()]
@@ -229,16 +227,16 @@ impl<C: RecurrentCell + Module> CellStack<C> {
             Some(lengths) => Some(check_lengths(lengths, batch, seq)?),
             None => None,
         };
-        if let Some(kind) = self.fused_kind(&x) {
+        if let Some(kind) = self.fused_kind(&input) {
             // The kernel reads a batch-first input as it is: no transpose either way.
-            let x = if self.batch_first {
-                x.swap_dims(0, 1)
-            } else {
-                x
-            };
-            let (output, states) = self.forward_fused(kind, x, states, lengths.as_deref());
+            let (output, states) = self.forward_fused(kind, input, states, lengths.as_deref());
             return Ok((output, merge_states(states)));
         }
+        let x = if self.batch_first {
+            input.swap_dims(0, 1)
+        } else {
+            input
+        };
         let padding = lengths.map(|l| padding(&l, batch, seq, d_hidden, &device));
 
         let dirs = self.dirs();

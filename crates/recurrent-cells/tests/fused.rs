@@ -103,15 +103,25 @@ fn case_input<L: RecurrentLayer>(case: &Case, device: &Device) -> (Tensor<3>, Ve
     (x, parts)
 }
 
+/// `x` with the initial state `parts` and `case`'s lengths, as a layer's input.
+fn sequence_input<L: RecurrentLayer>(
+    x: Tensor<3>,
+    parts: Vec<Tensor<3>>,
+    case: &Case,
+    device: &Device,
+) -> SequenceInput<L::State> {
+    let input = SequenceInput::new(x).state(L::State::from_parts(parts));
+    match &case.lengths {
+        Some(lengths) => input.lengths(lengths_tensor(lengths, device)),
+        None => input,
+    }
+}
+
 /// The outputs and final state of `layer` on `case` without autodiff (inference), in the
 /// order [`run_layer`] lists them.
 fn infer_layer<L: RecurrentLayer>(layer: &L, case: &Case, device: &Device) -> Run {
     let (x, parts) = case_input::<L>(case, device);
-    let mut input = SequenceInput::new(x).state(L::State::from_parts(parts));
-    if let Some(lengths) = &case.lengths {
-        input = input.lengths(lengths_tensor(lengths, device));
-    }
-    let (out, state) = layer.forward_input(input);
+    let (out, state) = layer.forward_input(sequence_input::<L>(x, parts, case, device));
     let mut tensors = vec![("output".to_string(), values(&out))];
     for (k, part) in state.into_parts().iter().enumerate() {
         tensors.push((format!("final state {k}"), values(part)));
@@ -123,10 +133,7 @@ fn run_layer<L: RecurrentLayer>(layer: &L, case: &Case, device: &Device) -> Run 
     let (x, parts) = case_input::<L>(case, device);
     let x = x.require_grad();
     let parts: Vec<Tensor<3>> = parts.into_iter().map(Tensor::require_grad).collect();
-    let mut input = SequenceInput::new(x.clone()).state(L::State::from_parts(parts.clone()));
-    if let Some(lengths) = &case.lengths {
-        input = input.lengths(lengths_tensor(lengths, device));
-    }
+    let input = sequence_input::<L>(x.clone(), parts.clone(), case, device);
     let (out, state) = layer.forward_input(input);
     let state = state.into_parts();
     // A loss that weighs every output and every part of the final state differently.
@@ -180,27 +187,32 @@ fn compare<L: RecurrentLayer + Module>(
     // The same layer without autodiff (where a bidirectional layer runs its two directions at
     // once, each on one thread, and saves no workspace): the same outputs and final state.
     let inferred = infer_layer(&layer.valid(), case, &device.clone().inner());
-    for ((name, a), (_, b)) in inferred.tensors.iter().zip(&fused_run.tensors) {
-        prop_assert_eq!(a.len(), b.len(), "{}", name);
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            prop_assert!(
-                (x - y).abs() <= 1e-6 + 1e-6 * y.abs(),
-                "{name}[{i}]: without autodiff {x}, with {y} ({case:?})"
-            );
-        }
-    }
+    agree(
+        &inferred,
+        &fused_run,
+        1e-6,
+        ["without autodiff", "with"],
+        case,
+    )?;
     fused::set_enabled(false);
     let before = runs();
     let composite = run_layer(&layer, case, device);
     prop_assert_eq!(runs(), before, "the composite path ran");
     fused::set_enabled(true);
     prop_assert_eq!(fused_run.tensors.len(), composite.tensors.len());
-    for ((name, a), (_, b)) in fused_run.tensors.iter().zip(&composite.tensors) {
+    agree(&fused_run, &composite, 2e-5, ["fused", "composite"], case)
+}
+
+/// Every tensor `a` lists (all or the first of `b`'s) within `tol + tol * |b|` of `b`'s;
+/// `names` say which run is which in a failure.
+fn agree(a: &Run, b: &Run, tol: f32, names: [&str; 2], case: &Case) -> Result<(), TestCaseError> {
+    let [a_name, b_name] = names;
+    for ((name, a), (_, b)) in a.tensors.iter().zip(&b.tensors) {
         prop_assert_eq!(a.len(), b.len(), "{}", name);
         for (i, (x, y)) in a.iter().zip(b).enumerate() {
             prop_assert!(
-                (x - y).abs() <= 2e-5 + 2e-5 * y.abs(),
-                "{name}[{i}]: fused {x}, composite {y} ({case:?})"
+                (x - y).abs() <= tol + tol * y.abs(),
+                "{name}[{i}]: {a_name} {x}, {b_name} {y} ({case:?})"
             );
         }
     }

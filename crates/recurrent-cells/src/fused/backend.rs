@@ -165,17 +165,7 @@ impl Host {
     /// Runs every direction forward (two at once, each on one of rayon's threads, when there
     /// are two and this is not one of them); with `save`, keeping their workspaces.
     fn forward(&self, save: bool) -> Vec<Forward> {
-        if self.spec.dirs == 2 && team::threads() >= 2 {
-            let (a, b) = rayon::join(
-                || self.problem(0).forward(save),
-                || self.problem(1).forward(save),
-            );
-            vec![a, b]
-        } else {
-            (0..self.spec.dirs)
-                .map(|d| self.problem(d).forward(save))
-                .collect()
-        }
+        each_direction(self.spec.dirs, |d| self.problem(d).forward(save))
     }
 
     /// The directions' results as the op's flat output: outputs `[seq * batch, dirs * H]`,
@@ -209,6 +199,17 @@ impl Host {
             }
         }
         TensorData::new(packed, [len])
+    }
+}
+
+/// `work(d)` for every direction `d`: two at once, each on one of rayon's threads, when there
+/// are two threads and this is not one of them; otherwise in turn.
+fn each_direction<T: Send>(dirs: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    if dirs == 2 && team::threads() >= 2 {
+        let (a, b) = rayon::join(|| work(0), || work(1));
+        vec![a, b]
+    } else {
+        (0..dirs).map(work).collect()
     }
 }
 
@@ -279,24 +280,38 @@ impl<B: Backend> Backward<B, 7> for FusedBackward {
             };
             host.problem(d).backward(&forwards[d], &dy_d, dh_n, dc_n)
         };
-        let grads_of: Vec<Grads> = if dirs == 2 && team::threads() >= 2 {
-            let (a, b) = rayon::join(|| backward(0), || backward(1));
-            vec![a, b]
-        } else {
-            (0..dirs).map(backward).collect()
-        };
+        let grads_of: Vec<Grads> = each_direction(dirs, backward);
         let gh = spec.kind.n_gates() * h;
-        // The directions' gradients stacked (x's summed: both directions read it).
-        let stacked = |part: &dyn Fn(&Grads) -> Option<&[f32]>, n: usize| -> Vec<f32> {
-            grads_of
-                .iter()
-                .flat_map(|g| part(g).map_or_else(|| vec![0.0; n], <[f32]>::to_vec))
-                .collect()
-        };
-        let mut dx = grads_of[0].dx.clone();
-        for g in &grads_of[1..] {
-            for (a, b) in dx.iter_mut().zip(&g.dx) {
-                *a += b;
+        // The directions' gradients stacked, moved rather than copied (x's summed: both
+        // directions read it); a bias-free or cell-free part is zeros.
+        let mut parts: [Vec<f32>; 7] = Default::default();
+        for g in grads_of {
+            if parts[0].is_empty() {
+                parts[0] = g.dx;
+            } else {
+                for (a, b) in parts[0].iter_mut().zip(&g.dx) {
+                    *a += b;
+                }
+            }
+            let dc0 = if has_cell {
+                g.dc0
+            } else {
+                vec![0.0; batch * h]
+            };
+            let rest = [
+                g.dw_ih,
+                g.dw_hh,
+                g.db_ih.unwrap_or_else(|| vec![0.0; gh]),
+                g.db_hh.unwrap_or_else(|| vec![0.0; gh]),
+                g.dh0,
+                dc0,
+            ];
+            for (part, values) in parts[1..].iter_mut().zip(rest) {
+                if part.is_empty() {
+                    *part = values;
+                } else {
+                    part.extend(values);
+                }
             }
         }
         let lead = |shape: &[usize]| -> Vec<usize> {
@@ -306,28 +321,20 @@ impl<B: Backend> Backward<B, 7> for FusedBackward {
                 std::iter::once(dirs).chain(shape.iter().copied()).collect()
             }
         };
-        let results: [(Vec<f32>, Vec<usize>); 7] = [
-            (
-                dx,
-                if spec.batch_major {
-                    vec![batch, seq, d_input]
-                } else {
-                    vec![seq, batch, d_input]
-                },
-            ),
-            (
-                stacked(&|g| Some(&g.dw_ih), d_input * gh),
-                lead(&[d_input, gh]),
-            ),
-            (stacked(&|g| Some(&g.dw_hh), h * gh), lead(&[h, gh])),
-            (stacked(&|g| g.db_ih.as_deref(), gh), lead(&[gh])),
-            (stacked(&|g| g.db_hh.as_deref(), gh), lead(&[gh])),
-            (stacked(&|g| Some(&g.dh0), batch * h), lead(&[batch, h])),
-            (
-                stacked(&|g| has_cell.then_some(&g.dc0[..]), batch * h),
-                lead(&[batch, h]),
-            ),
+        let shapes = [
+            if spec.batch_major {
+                vec![batch, seq, d_input]
+            } else {
+                vec![seq, batch, d_input]
+            },
+            lead(&[d_input, gh]),
+            lead(&[h, gh]),
+            lead(&[gh]),
+            lead(&[gh]),
+            lead(&[batch, h]),
+            lead(&[batch, h]),
         ];
+        let results = parts.into_iter().zip(shapes);
         for (parent, (values, shape)) in ops.parents.iter().zip(results) {
             if let Some(node) = parent {
                 let tensor = B::float_from_data(TensorData::new(values, shape), &device);

@@ -508,9 +508,8 @@ impl Problem<'_> {
         for s in 0..seq {
             let t = self.step(s);
             // Where sequence `b`'s step goes in the saved buffers (without `save`, they hold
-            // this step alone) and in the output.
+            // this step alone); in the output it is always `self.row(t, b)`.
             let slot = |b: usize| if save { self.row(t, b) } else { b };
-            let out_row = |b: usize| self.row(t, b);
             matmul_segments(&mut xs, gw, &[self.x_step(t)], batch, &w_input, parallel);
             {
                 let prev = states.read(s);
@@ -561,7 +560,7 @@ impl Problem<'_> {
                             for b in 0..batch {
                                 let own_b = &own[b * w..][..w];
                                 let next_b = &mut next[b * w..][..w];
-                                let out = &mut output[out_row(b) * w..][..w];
+                                let out = &mut output[self.row(t, b) * w..][..w];
                                 if !self.active(t, b) {
                                     next_b.copy_from_slice(own_b);
                                     out.fill(0.0);
@@ -639,7 +638,7 @@ impl Problem<'_> {
                         for b in 0..batch {
                             let own_b = &own[b * w..][..w];
                             let next_b = &mut next[b * w..][..w];
-                            let out = &mut output[out_row(b) * w..][..w];
+                            let out = &mut output[self.row(t, b) * w..][..w];
                             if !self.active(t, b) {
                                 next_b.copy_from_slice(own_b);
                                 out.fill(0.0);

@@ -235,6 +235,17 @@ pub(crate) fn applies(x: &Tensor<3>, gates: &FusedGates) -> bool {
         && supports(&x.device())
 }
 
+/// One direction's input as it is; two stacked along a new leading dimension (`D2 = D + 1`).
+fn per_direction<const D: usize, const D2: usize>(
+    mut tensors: Vec<Tensor<D>>,
+) -> burn::backend::tensor::FloatTensor<Dispatch> {
+    if tensors.len() == 1 {
+        tensors.pop().expect("one direction").into_dispatch()
+    } else {
+        Tensor::stack::<D2>(tensors, 0).into_dispatch()
+    }
+}
+
 /// How a layer's sequences lie in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Layout {
@@ -292,23 +303,8 @@ pub(crate) fn run(
                 .unwrap_or_else(|| Tensor::zeros([batch, h], &device)),
         );
     }
-    // One direction's inputs as they are; two stacked along a new leading dimension.
-    let join2 = |mut ts: Vec<Tensor<2>>| {
-        if ts.len() == 1 {
-            ts.pop().expect("one").into_dispatch()
-        } else {
-            Tensor::stack::<3>(ts, 0).into_dispatch()
-        }
-    };
-    let join1 = |mut ts: Vec<Tensor<1>>| {
-        if ts.len() == 1 {
-            ts.pop().expect("one").into_dispatch()
-        } else {
-            Tensor::stack::<2>(ts, 0).into_dispatch()
-        }
-    };
-    let [w_ih, w_hh, h0, c0] = inputs.map(join2);
-    let [b_ih, b_hh] = vectors.map(join1);
+    let [w_ih, w_hh, h0, c0] = inputs.map(per_direction::<2, 3>);
+    let [b_ih, b_hh] = vectors.map(per_direction::<1, 2>);
     let spec = FusedSpec {
         kind,
         dims: Dims {
