@@ -318,7 +318,11 @@ fn time_layer<L: RecurrentLayer>(
     match mode {
         BenchMode::Fwd => median_ms(reps, warmup, || {
             let (out, _) = layer.forward_input(SequenceInput::new(x.clone()));
-            let _ = out.into_data();
+            // Waits for the work (a lazy backend's queue) without copying the output out, as
+            // PyTorch's script times its forward.
+            out.device()
+                .sync()
+                .expect("the backend finishes the forward pass");
         }),
         BenchMode::FwdBwd => median_ms(reps, warmup, || {
             let (out, _) = layer.forward_input(SequenceInput::new(x.clone()));

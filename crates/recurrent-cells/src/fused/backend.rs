@@ -107,7 +107,7 @@ impl FusedRecurrentBackend for burn::backend::NdArray {}
 /// The op's inputs, on the host.
 struct Host {
     /// `x, w_ih, w_hh, b_ih, b_hh, h0, c0`.
-    tensors: [TensorData; 7],
+    tensors: [HostTensor; 7],
     spec: FusedSpec,
 }
 
@@ -120,7 +120,7 @@ impl fmt::Debug for Host {
 impl Host {
     fn read<B: Backend>(tensors: [FloatTensor<B>; 7], spec: FusedSpec) -> Self {
         Self {
-            tensors: tensors.map(read_data::<B>),
+            tensors: tensors.map(HostTensor::read::<B>),
             spec,
         }
     }
@@ -128,10 +128,7 @@ impl Host {
     /// Direction `d`'s problem: its part of every stacked input, `x` shared.
     fn problem(&self, d: usize) -> Problem<'_> {
         let dirs = self.spec.dirs;
-        let [x, w_ih, w_hh, b_ih, b_hh, h0, c0] = self.tensors.each_ref().map(|t| {
-            t.as_slice::<f32>()
-                .expect("the fused op runs on f32 tensors only")
-        });
+        let [x, w_ih, w_hh, b_ih, b_hh, h0, c0] = self.tensors.each_ref().map(HostTensor::values);
         fn part(all: &[f32], d: usize, dirs: usize) -> &[f32] {
             let n = all.len() / dirs;
             &all[d * n..][..n]
@@ -213,8 +210,54 @@ fn each_direction<T: Send>(dirs: usize, work: impl Fn(usize) -> T + Sync) -> Vec
     }
 }
 
-/// A float tensor of a CPU backend as host data (`f32`), borrowed by [`Host::problem`]
-/// without another copy.
+/// An input of the op on the host, borrowed by [`Host::problem`] without another copy.
+enum HostTensor {
+    /// Read out of the backend (a copy when the tensor's storage is shared).
+    Data(TensorData),
+    /// A flex tensor itself, kept: its contiguous `f32` storage is read in place (the layer's
+    /// weights and a caller's input are shared, and reading them out would copy them).
+    #[cfg(feature = "flex")]
+    Flex(burn::backend::flex::FlexTensor),
+}
+
+impl HostTensor {
+    /// `tensor`'s values: kept in place when it is a contiguous `f32` flex tensor, read out
+    /// otherwise.
+    fn read<B: Backend>(tensor: FloatTensor<B>) -> Self {
+        #[cfg(feature = "flex")]
+        let tensor = {
+            use std::any::Any;
+            let any: Box<dyn Any> = Box::new(tensor);
+            match any.downcast::<burn::backend::flex::FlexTensor>() {
+                Ok(flex) if flex.as_slice::<f32>().is_some() => return Self::Flex(*flex),
+                Ok(flex) => {
+                    let any: Box<dyn Any> = flex;
+                    *any.downcast::<FloatTensor<B>>()
+                        .expect("the tensor's own type")
+                }
+                Err(any) => *any
+                    .downcast::<FloatTensor<B>>()
+                    .expect("the tensor's own type"),
+            }
+        };
+        Self::Data(read_data::<B>(tensor))
+    }
+
+    /// The values, row-major.
+    fn values(&self) -> &[f32] {
+        match self {
+            Self::Data(data) => data
+                .as_slice::<f32>()
+                .expect("the fused op runs on f32 tensors only"),
+            #[cfg(feature = "flex")]
+            Self::Flex(tensor) => tensor
+                .as_slice::<f32>()
+                .expect("checked contiguous f32 when read"),
+        }
+    }
+}
+
+/// A float tensor of a CPU backend as host data (`f32`).
 fn read_data<B: Backend>(tensor: FloatTensor<B>) -> TensorData {
     try_read_sync(B::float_into_data(tensor))
         .expect("a CPU backend reads synchronously")
@@ -260,6 +303,9 @@ impl<B: Backend> Backward<B, 7> for FusedBackward {
             .expect("the fused op's gradient is f32");
         let (dy, finals) = packed.split_at(rows * dirs * h);
         let has_cell = spec.kind.has_cell();
+        // An input that needs no gradient (a first layer's `x` that does not require one)
+        // skips the product for it, as PyTorch's backward does.
+        let need_dx = ops.parents[0].is_some();
         // Direction d's gradients of its outputs (its columns) and final state.
         let backward = |d: usize| {
             let dy_d: Cow<'_, [f32]> = if dirs == 1 {
@@ -278,7 +324,8 @@ impl<B: Backend> Backward<B, 7> for FusedBackward {
             } else {
                 &[]
             };
-            host.problem(d).backward(&forwards[d], &dy_d, dh_n, dc_n)
+            host.problem(d)
+                .backward(&forwards[d], &dy_d, dh_n, dc_n, need_dx)
         };
         let grads_of: Vec<Grads> = each_direction(dirs, backward);
         let gh = spec.kind.n_gates() * h;
@@ -288,7 +335,7 @@ impl<B: Backend> Backward<B, 7> for FusedBackward {
         for g in grads_of {
             if parts[0].is_empty() {
                 parts[0] = g.dx;
-            } else {
+            } else if need_dx {
                 for (a, b) in parts[0].iter_mut().zip(&g.dx) {
                     *a += b;
                 }

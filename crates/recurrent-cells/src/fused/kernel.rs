@@ -228,7 +228,7 @@ struct MemberGrads {
 /// Gradients of one layer and direction.
 #[derive(Debug, Clone)]
 pub struct Grads {
-    /// `[seq, batch, d_input]`.
+    /// `[seq, batch, d_input]` (empty when not asked for).
     pub dx: Vec<f32>,
     /// `[d_input, G * H]`.
     pub dw_ih: Vec<f32>,
@@ -681,8 +681,17 @@ impl Problem<'_> {
     /// Backpropagation through time from the gradients of the outputs (`dy: [seq, batch,
     /// H]`) and of the final state (`dh_n`, `dc_n: [batch, H]`; `dc_n` empty unless LSTM).
     ///
-    /// `forward` is this problem's forward pass run with `save`.
-    pub fn backward(&self, forward: &Forward, dy: &[f32], dh_n: &[f32], dc_n: &[f32]) -> Grads {
+    /// `forward` is this problem's forward pass run with `save`. Without `need_dx` (an input
+    /// that needs no gradient, as PyTorch's first layer when `x` does not require one) the
+    /// product for `dX` is skipped and [`Grads::dx`] is empty.
+    pub fn backward(
+        &self,
+        forward: &Forward,
+        dy: &[f32],
+        dh_n: &[f32],
+        dc_n: &[f32],
+        need_dx: bool,
+    ) -> Grads {
         self.check();
         let saved = forward
             .saved
@@ -739,13 +748,16 @@ impl Problem<'_> {
         };
         let h_prev = interleave(saved.members.iter().map(|p| &p.h_prev[..]), split, rows, 1);
 
-        let mut dx = vec![0.0; rows * d_input];
-        matmul(
-            MatMut::new(&mut dx, rows, d_input),
-            MatRef::new(&dxp, rows, gh),
-            MatRef::new(&transposed(self.w_ih, d_input, gh), gh, d_input),
-            false,
-        );
+        let mut dx = Vec::new();
+        if need_dx {
+            dx = vec![0.0; rows * d_input];
+            matmul(
+                MatMut::new(&mut dx, rows, d_input),
+                MatRef::new(&dxp, rows, gh),
+                MatRef::new(&transposed(self.w_ih, d_input, gh), gh, d_input),
+                false,
+            );
+        }
         let mut dw_ih = vec![0.0; d_input * gh];
         matmul(
             MatMut::new(&mut dw_ih, d_input, gh),
@@ -1246,15 +1258,21 @@ mod tests {
             batch_major: false,
         };
         let alone = problem.forward_split(true, Split::even(h, 1));
-        let alone_grads = problem.backward(&alone, &dy, &dh_n, &dc_n);
+        let alone_grads = problem.backward(&alone, &dy, &dh_n, &dc_n, true);
         for count in 2..=4 {
             let split = Split::even(h, count);
             assert!(split.count() > 1, "{kind:?} with {h} units splits");
             let team = problem.forward_split(true, split);
             let what = format!("{kind:?}, {count} members");
             assert_eq!(team.packed, alone.packed, "outputs and final state, {what}");
-            let grads = problem.backward(&team, &dy, &dh_n, &dc_n);
-            assert_eq!(grads.dx, alone_grads.dx, "dx, {what}");
+            // Three members are also asked for no dX: none comes back, the rest is the same.
+            let need_dx = count != 3;
+            let grads = problem.backward(&team, &dy, &dh_n, &dc_n, need_dx);
+            if need_dx {
+                assert_eq!(grads.dx, alone_grads.dx, "dx, {what}");
+            } else {
+                assert!(grads.dx.is_empty(), "dx not asked for, {what}");
+            }
             assert_eq!(grads.dw_ih, alone_grads.dw_ih, "dw_ih, {what}");
             assert_eq!(grads.dw_hh, alone_grads.dw_hh, "dw_hh, {what}");
             assert_eq!(grads.db_ih, alone_grads.db_ih, "db_ih, {what}");
@@ -1290,7 +1308,7 @@ mod tests {
                 alone.packed[rows..],
                 "final state, {what}"
             );
-            let grads = batch_major.backward(&forward, &dy_bm, &dh_n, &dc_n);
+            let grads = batch_major.backward(&forward, &dy_bm, &dh_n, &dc_n, true);
             assert_eq!(
                 swap_seq_batch(&grads.dx, batch, seq, d_input),
                 alone_grads.dx,
