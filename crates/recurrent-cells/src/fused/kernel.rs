@@ -26,6 +26,7 @@
 
 use std::borrow::Cow;
 use std::ops::{Deref, Range};
+use std::sync::{Mutex, PoisonError};
 
 use super::gemm::{MatMut, MatRef, matmul, transposed};
 use super::packed::{PackedRhs, Segment, matmul_segments};
@@ -129,8 +130,17 @@ pub struct Forward {
 pub struct Saved {
     /// How the hidden units were shared (the backward shares them the same way).
     split: Split,
+    /// The hidden state each step started from, `[seq, batch, H]` (rows as the outputs'),
+    /// every member's columns written in place.
+    h_prev: Vec<f32>,
     /// Member `m`'s workspace for its units.
     members: Vec<MemberSaved>,
+}
+
+impl Drop for Saved {
+    fn drop(&mut self) {
+        pool::give(std::mem::take(&mut self.h_prev));
+    }
 }
 
 /// One member's forward workspace, for its `w` hidden units (gate blocks of `w` columns).
@@ -139,8 +149,6 @@ pub struct Saved {
 struct MemberSaved {
     /// Activated gates of every step, `[seq, batch, G * w]`.
     gates: Vec<f32>,
-    /// The hidden state each step started from, `[seq, batch, w]`.
-    h_prev: Vec<f32>,
     /// Per kind: RNN the output; LSTM the previous cell state; GRU (reset after) `h W_hn +
     /// b_hn`; GRU (reset before) `r * h_prev`; `[seq, batch, w]`.
     extra: Vec<f32>,
@@ -150,12 +158,7 @@ struct MemberSaved {
 
 impl Drop for MemberSaved {
     fn drop(&mut self) {
-        for buffer in [
-            &mut self.gates,
-            &mut self.h_prev,
-            &mut self.extra,
-            &mut self.tanh_c,
-        ] {
+        for buffer in [&mut self.gates, &mut self.extra, &mut self.tanh_c] {
             pool::give(std::mem::take(buffer));
         }
     }
@@ -203,22 +206,17 @@ impl Split {
     }
 }
 
-/// What one member's forward returns.
+/// What one member's forward returns (its outputs went into the joined ones in place).
 struct MemberForward {
-    /// `[seq, batch, w]`.
-    output: Vec<f32>,
     /// `[batch, w]` (LSTM; empty otherwise).
     c_n: Vec<f32>,
     /// The workspace (empty unless saved).
     saved: MemberSaved,
 }
 
-/// What one member's backward returns.
+/// What one member's backward returns (its gate gradients went into the joined ones in
+/// place).
 struct MemberGrads {
-    /// Input-side gate gradients `[seq, batch, G * w]`.
-    dxp: Vec<f32>,
-    /// Hidden-side gate gradients (GRU reset after; empty otherwise).
-    dhp: Vec<f32>,
     /// `[batch, w]`.
     dh0: Vec<f32>,
     /// `[batch, w]` (LSTM; empty otherwise).
@@ -417,41 +415,64 @@ impl Problem<'_> {
                 .copy_from_slice(&columns(self.h0, h, u0, w));
         }
         let resets = self.reset_before().then(|| Exchange::new(&state_sizes));
+        // The members write their columns of the outputs (and of the saved previous states)
+        // into the joined matrices in place.
+        let mut packed = pool::take((seq + 2) * batch * h);
+        let mut h_prev = if save {
+            pool::take(rows * h)
+        } else {
+            Vec::new()
+        };
+        let (output, finals) = packed.split_at_mut(rows * h);
+        let outputs = ColumnPieces::cut(output, &split, 1);
+        let previous = ColumnPieces::cut(&mut h_prev, &split, 1);
         let parts = team::run(count, |member| {
-            self.forward_member(member, &split, &bias, &b_hn, &states, resets.as_ref(), save)
+            let mut output = ColumnPieces::take(&outputs, member.index);
+            let mut h_prev = ColumnPieces::take(&previous, member.index);
+            let places = Places {
+                output: &mut output,
+                h_prev: &mut h_prev,
+            };
+            self.forward_member(
+                member,
+                &split,
+                (&bias, &b_hn),
+                (&states, resets.as_ref()),
+                places,
+                save,
+            )
         });
 
-        let mut packed = pool::take((seq + 2) * batch * h);
-        let (output, finals) = packed.split_at_mut(rows * h);
         let (h_n, c_n) = finals.split_at_mut(batch * h);
-        interleave_into(output, parts.iter().map(|p| &p.output[..]), &split, 1);
         interleave_into(h_n, states.read(seq).iter().map(|p| &p[..]), &split, 1);
         if kind.has_cell() {
             interleave_into(c_n, parts.iter().map(|p| &p.c_n[..]), &split, 1);
         } else {
             c_n.fill(0.0);
         }
-        let mut members = Vec::with_capacity(count);
-        for part in parts {
-            pool::give(part.output);
-            members.push(part.saved);
-        }
-        let saved = save.then(|| Saved { members, split });
+        let members = parts.into_iter().map(|part| part.saved).collect();
+        let saved = save.then(|| Saved {
+            members,
+            h_prev,
+            split,
+        });
         Forward { packed, saved }
     }
 
-    /// One member's forward: its units over the whole sequence.
-    #[allow(clippy::too_many_arguments)]
+    /// One member's forward: its units over the whole sequence, from the folded biases and
+    /// `b_hn` (GRU reset-after's, inside the reset). It trades its part of each
+    /// step's state through `states` (GRU reset-before: `r * h` through `resets`) and writes
+    /// its columns of the outputs and of the saved previous states in `places`.
     fn forward_member(
         &self,
         member: Member<'_>,
         split: &Split,
-        bias: &[f32],
-        b_hn: &[f32],
-        states: &Exchange,
-        resets: Option<&Exchange>,
+        (bias, b_hn): (&[f32], &[f32]),
+        (states, resets): (&Exchange, Option<&Exchange>),
+        places: Places<'_, '_>,
         save: bool,
     ) -> MemberForward {
+        let Places { output, h_prev } = places;
         let Dims {
             seq,
             batch,
@@ -463,7 +484,6 @@ impl Problem<'_> {
         let m = member.index;
         let (u0, w) = split.range(m);
         let gw = n_gates * w;
-        let rows = seq * batch;
         let parallel = split.count() == 1;
 
         // This member's columns of W_ih and W_hh, packed once (GRU reset-before: W_hh's r, z
@@ -491,17 +511,11 @@ impl Problem<'_> {
         } else {
             Vec::new()
         };
-        let mut h_prev = if save {
-            pool::take(rows * w)
-        } else {
-            Vec::new()
-        };
         let mut c = if kind.has_cell() {
             columns(self.c0, h, u0, w)
         } else {
             Vec::new()
         };
-        let mut output = pool::take(rows * w);
         let mut hp = vec![0.0; batch * hidden_blocks * w];
         let mut hp_n = vec![0.0; if resets.is_some() { batch * w } else { 0 }];
 
@@ -525,7 +539,9 @@ impl Problem<'_> {
                 let own = &prev[m][..];
                 if save {
                     for b in 0..batch {
-                        h_prev[self.row(t, b) * w..][..w].copy_from_slice(&own[b * w..][..w]);
+                        h_prev
+                            .block(self.row(t, b), 0)
+                            .copy_from_slice(&own[b * w..][..w]);
                     }
                 }
                 if let Some(resets) = resets {
@@ -560,7 +576,7 @@ impl Problem<'_> {
                             for b in 0..batch {
                                 let own_b = &own[b * w..][..w];
                                 let next_b = &mut next[b * w..][..w];
-                                let out = &mut output[self.row(t, b) * w..][..w];
+                                let out = output.block(self.row(t, b), 0);
                                 if !self.active(t, b) {
                                     next_b.copy_from_slice(own_b);
                                     out.fill(0.0);
@@ -638,7 +654,7 @@ impl Problem<'_> {
                         for b in 0..batch {
                             let own_b = &own[b * w..][..w];
                             let next_b = &mut next[b * w..][..w];
-                            let out = &mut output[self.row(t, b) * w..][..w];
+                            let out = output.block(self.row(t, b), 0);
                             if !self.active(t, b) {
                                 next_b.copy_from_slice(own_b);
                                 out.fill(0.0);
@@ -664,18 +680,13 @@ impl Problem<'_> {
         let saved = if save {
             MemberSaved {
                 gates,
-                h_prev,
                 extra,
                 tanh_c,
             }
         } else {
             MemberSaved::default()
         };
-        MemberForward {
-            output,
-            c_n: c,
-            saved,
-        }
+        MemberForward { c_n: c, saved }
     }
 
     /// Backpropagation through time from the gradients of the outputs (`dy: [seq, batch,
@@ -725,28 +736,33 @@ impl Problem<'_> {
         };
         let first = Exchange::new(&traded(if reset_before { 1 } else { kind.n_gates() }));
         let second = reset_before.then(|| Exchange::new(&traded(2)));
+        // Gradients of the pre-activations on the input side; on the hidden side they differ
+        // only for GRU (reset after), whose candidate sees r * (h W_hn + b_hn). The members
+        // write their columns of both in place. Written for every row: padding's are zeros.
+        let n_gates = kind.n_gates();
+        let separate_hidden = kind == (CellKind::Gru { reset_after: true });
+        let mut dxp = pool::take(rows * gh);
+        let mut dhp_own = if separate_hidden {
+            pool::take(rows * gh)
+        } else {
+            Vec::new()
+        };
+        let dxp_pieces = ColumnPieces::cut(&mut dxp, split, n_gates);
+        let dhp_pieces = ColumnPieces::cut(&mut dhp_own, split, n_gates);
         let parts = team::run(count, |member| {
+            let mut dxp = ColumnPieces::take(&dxp_pieces, member.index);
+            let mut dhp = ColumnPieces::take(&dhp_pieces, member.index);
             self.backward_member(
                 member,
                 split,
-                &saved.members[member.index],
+                (&saved.members[member.index], &saved.h_prev),
                 (dy, dh_n, dc_n),
-                &first,
-                second.as_ref(),
+                (&first, second.as_ref()),
+                (&mut dxp, &mut dhp),
             )
         });
-
-        // Gradients of the pre-activations on the input side; on the hidden side they differ
-        // only for GRU (reset after), whose candidate sees r * (h W_hn + b_hn).
-        let n_gates = kind.n_gates();
-        let dxp = interleave(parts.iter().map(|p| &p.dxp[..]), split, rows, n_gates);
-        let separate_hidden = kind == (CellKind::Gru { reset_after: true });
-        let dhp = if separate_hidden {
-            interleave(parts.iter().map(|p| &p.dhp[..]), split, rows, n_gates)
-        } else {
-            Cow::Borrowed(&dxp[..])
-        };
-        let h_prev = interleave(saved.members.iter().map(|p| &p.h_prev[..]), split, rows, 1);
+        let dhp: &[f32] = if separate_hidden { &dhp_own } else { &dxp };
+        let h_prev = &saved.h_prev;
 
         let mut dx = Vec::new();
         if need_dx {
@@ -770,29 +786,29 @@ impl Problem<'_> {
             let rh = interleave(saved.members.iter().map(|p| &p.extra[..]), split, rows, 1);
             matmul(
                 MatMut::new(&mut dw_hh, h, gh).cols(0, 2 * h),
-                MatRef::new(&h_prev, rows, h).t(),
-                MatRef::new(&dhp, rows, gh).cols(0, 2 * h),
+                MatRef::new(h_prev, rows, h).t(),
+                MatRef::new(dhp, rows, gh).cols(0, 2 * h),
                 false,
             );
             matmul(
                 MatMut::new(&mut dw_hh, h, gh).cols(2 * h, h),
                 MatRef::new(&rh, rows, h).t(),
-                MatRef::new(&dhp, rows, gh).cols(2 * h, h),
+                MatRef::new(dhp, rows, gh).cols(2 * h, h),
                 false,
             );
             recycle(rh);
         } else {
             matmul(
                 MatMut::new(&mut dw_hh, h, gh),
-                MatRef::new(&h_prev, rows, h).t(),
-                MatRef::new(&dhp, rows, gh),
+                MatRef::new(h_prev, rows, h).t(),
+                MatRef::new(dhp, rows, gh),
                 false,
             );
         }
         let (db_ih, db_hh) = if self.b_ih.is_some() {
             let db_ih = column_sums(&dxp, gh);
             let db_hh = if separate_hidden {
-                column_sums(&dhp, gh)
+                column_sums(dhp, gh)
             } else {
                 db_ih.clone()
             };
@@ -806,13 +822,8 @@ impl Problem<'_> {
         } else {
             Vec::new()
         };
-        recycle(h_prev);
-        recycle(dhp);
-        recycle(dxp);
-        for part in parts {
-            pool::give(part.dxp);
-            pool::give(part.dhp);
-        }
+        pool::give(dxp);
+        pool::give(dhp_own);
         Grads {
             dx,
             dw_ih,
@@ -825,16 +836,18 @@ impl Problem<'_> {
     }
 
     /// One member's backward: the gate gradients of its units over the whole sequence, last
-    /// step first, and the gradient of its part of the initial state.
-    #[allow(clippy::too_many_arguments)]
+    /// step first (written into its columns of `dxp` and, GRU reset-after, `dhp`), and the
+    /// gradient of its part of the initial state. It reads its forward workspace and the
+    /// joined previous states, and trades each step's hidden-side gradients through `first`
+    /// (GRU reset-before: then r's and z's through `second`).
     fn backward_member(
         &self,
         member: Member<'_>,
         split: &Split,
-        saved: &MemberSaved,
+        (saved, h_prev): (&MemberSaved, &[f32]),
         (dy, dh_n, dc_n): (&[f32], &[f32], &[f32]),
-        first: &Exchange,
-        second: Option<&Exchange>,
+        (first, second): (&Exchange, Option<&Exchange>),
+        (dxp, dhp): (&mut ColumnPieces<'_>, &mut ColumnPieces<'_>),
     ) -> MemberGrads {
         let Dims {
             seq,
@@ -847,7 +860,6 @@ impl Problem<'_> {
         let m = member.index;
         let (u0, w) = split.range(m);
         let gw = n_gates * w;
-        let rows = seq * batch;
         let parallel = split.count() == 1;
         let reset_after = kind == (CellKind::Gru { reset_after: true });
 
@@ -868,13 +880,6 @@ impl Problem<'_> {
         } else {
             Vec::new()
         };
-        // Written for every row: padding's gradients are zeros.
-        let mut dxp = pool::take(rows * gw);
-        let mut dhp = if reset_after {
-            pool::take(rows * gw)
-        } else {
-            Vec::new()
-        };
         let mut direct = vec![0.0; batch * w];
         let mut through = vec![0.0; batch * w];
         let mut drh = vec![0.0; if second.is_some() { batch * w } else { 0 }];
@@ -889,12 +894,11 @@ impl Problem<'_> {
                         for b in 0..batch {
                             let row = self.row(t, b);
                             let shared_b = &mut shared[b * traded..][..traded];
-                            let d = &mut dxp[row * gw..][..gw];
                             if !self.active(t, b) {
                                 shared_b.fill(0.0);
-                                d.fill(0.0);
+                                dxp.fill_row(row);
                                 if reset_after {
-                                    dhp[row * gw..][..gw].fill(0.0);
+                                    dhp.fill_row(row);
                                 }
                                 continue;
                             }
@@ -905,7 +909,7 @@ impl Problem<'_> {
                             match kind {
                                 CellKind::Rnn { relu } => {
                                     let y = &saved.extra[row * w..][..w];
-                                    let d = &mut d[..w];
+                                    let [d] = dxp.row_blocks::<1>(row);
                                     for j in 0..w {
                                         let dht = dh_b[j] + dy_b[j];
                                         let slope = if relu {
@@ -923,7 +927,7 @@ impl Problem<'_> {
                                     let tc = &saved.tanh_c[row * w..][..w];
                                     let dc_b = &mut dc[b * w..][..w];
                                     let [gi, gf, go, gg] = blocks::<4>(g, w);
-                                    let [di, df, d_o, dg] = blocks_mut::<4>(d, w);
+                                    let [di, df, d_o, dg] = dxp.row_blocks::<4>(row);
                                     for j in 0..w {
                                         let (i, f, o, gg) = (gi[j], gf[j], go[j], gg[j]);
                                         let dht = dh_b[j] + dy_b[j];
@@ -935,12 +939,12 @@ impl Problem<'_> {
                                         dc_b[j] = dct * f;
                                         direct_b[j] = 0.0;
                                     }
-                                    shared_b.copy_from_slice(d);
+                                    concat_into(shared_b, [&*di, &*df, &*d_o, &*dg]);
                                 }
                                 CellKind::Gru { reset_after } => {
-                                    let hp = &saved.h_prev[row * w..][..w];
+                                    let hp = &h_prev[row * h + u0..][..w];
                                     let [gr, gz, gn] = blocks::<3>(g, w);
-                                    let [dr, dz, dn] = blocks_mut::<3>(d, w);
+                                    let [dr, dz, dn] = dxp.row_blocks::<3>(row);
                                     for j in 0..w {
                                         let (z, n) = (gz[j], gn[j]);
                                         let dht = dh_b[j] + dy_b[j];
@@ -951,8 +955,7 @@ impl Problem<'_> {
                                     }
                                     if reset_after {
                                         let hn = &saved.extra[row * w..][..w];
-                                        let dhp_row = &mut dhp[row * gw..][..gw];
-                                        let [hr, hz, hn_] = blocks_mut::<3>(dhp_row, w);
+                                        let [hr, hz, hn_] = dhp.row_blocks::<3>(row);
                                         for j in 0..w {
                                             let r = gr[j];
                                             let dan = dn[j];
@@ -961,9 +964,9 @@ impl Problem<'_> {
                                             hz[j] = dz[j];
                                             hn_[j] = dan * r;
                                         }
-                                        shared_b.copy_from_slice(dhp_row);
+                                        concat_into(shared_b, [&*hr, &*hz, &*hn_]);
                                     } else {
-                                        shared_b.copy_from_slice(&d[2 * w..]);
+                                        shared_b.copy_from_slice(dn);
                                     }
                                 }
                             }
@@ -993,17 +996,17 @@ impl Problem<'_> {
                                         continue;
                                     }
                                     let g = &saved.gates[row * gw..][..gw];
-                                    let hp = &saved.h_prev[row * w..][..w];
-                                    let d = &mut dxp[row * gw..][..gw];
+                                    let hp = &h_prev[row * h + u0..][..w];
+                                    let [dr, dz] = dxp.row_blocks::<2>(row);
                                     let drh_b = &drh[b * w..][..w];
                                     let direct_b = &mut direct[b * w..][..w];
                                     for j in 0..w {
                                         let r = g[j];
                                         let x = drh_b[j];
-                                        d[j] = x * hp[j] * r * (1.0 - r);
+                                        dr[j] = x * hp[j] * r * (1.0 - r);
                                         direct_b[j] += x * r;
                                     }
-                                    shared_b.copy_from_slice(&d[..2 * w]);
+                                    concat_into(shared_b, [&*dr, &*dz]);
                                 }
                             },
                         );
@@ -1035,12 +1038,89 @@ impl Problem<'_> {
                 },
             );
         }
-        MemberGrads {
-            dxp,
-            dhp,
-            dh0: dh,
-            dc0: dc,
+        MemberGrads { dh0: dh, dc0: dc }
+    }
+}
+
+/// Where a member's forward writes its columns of the joined results.
+struct Places<'p, 'a> {
+    /// The outputs, `[seq, batch, H]`.
+    output: &'p mut ColumnPieces<'a>,
+    /// The saved previous states, `[seq, batch, H]` (no pieces without `save`).
+    h_prev: &'p mut ColumnPieces<'a>,
+}
+
+/// One member's columns of a joined `[rows, blocks * H]` matrix (gate block `k` of the member
+/// that owns units `start..start + w` at columns `k * H + start`, as [`interleave`] lays them
+/// out), cut into disjoint mutable pieces so that every member writes its own in place.
+#[derive(Debug, Default)]
+struct ColumnPieces<'a> {
+    /// Row `r`'s block `k` at `pieces[r * blocks + k]`.
+    pieces: Vec<&'a mut [f32]>,
+    blocks: usize,
+}
+
+impl<'a> ColumnPieces<'a> {
+    /// Every member's pieces of `joined` (empty pieces for an empty `joined`), each behind a
+    /// lock that its member [takes](ColumnPieces::take) them from.
+    fn cut(joined: &'a mut [f32], split: &Split, blocks: usize) -> Vec<Mutex<ColumnPieces<'a>>> {
+        let count = split.count();
+        let cols = blocks * split.total();
+        let rows = joined.len().checked_div(cols).unwrap_or(0);
+        let mut members: Vec<ColumnPieces<'a>> = (0..count)
+            .map(|_| ColumnPieces {
+                pieces: Vec::with_capacity(rows * blocks),
+                blocks,
+            })
+            .collect();
+        if cols > 0 {
+            for row in joined.chunks_exact_mut(cols) {
+                let mut rest = row;
+                for _ in 0..blocks {
+                    for (m, member) in members.iter_mut().enumerate() {
+                        let (piece, tail) = rest.split_at_mut(split.range(m).1);
+                        member.pieces.push(piece);
+                        rest = tail;
+                    }
+                }
+            }
         }
+        members.into_iter().map(Mutex::new).collect()
+    }
+
+    /// Member `m`'s pieces, out of what [`ColumnPieces::cut`] gave.
+    fn take(cut: &[Mutex<ColumnPieces<'a>>], m: usize) -> Self {
+        std::mem::take(&mut *cut[m].lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Block `k` of row `row`.
+    #[inline(always)]
+    fn block(&mut self, row: usize, k: usize) -> &mut [f32] {
+        &mut *self.pieces[row * self.blocks + k]
+    }
+
+    /// The first `N` blocks of row `row`.
+    #[inline(always)]
+    fn row_blocks<const N: usize>(&mut self, row: usize) -> [&mut [f32]; N] {
+        let mut pieces = self.pieces[row * self.blocks..][..N].iter_mut();
+        std::array::from_fn(|_| &mut **pieces.next().expect("N blocks"))
+    }
+
+    /// Zeros in every block of row `row`.
+    fn fill_row(&mut self, row: usize) {
+        for piece in &mut self.pieces[row * self.blocks..][..self.blocks] {
+            piece.fill(0.0);
+        }
+    }
+}
+
+/// `dst` = the `parts` one after another (their lengths sum to `dst`'s).
+#[inline(always)]
+fn concat_into<const N: usize>(dst: &mut [f32], parts: [&[f32]; N]) {
+    let mut start = 0;
+    for part in parts {
+        dst[start..][..part.len()].copy_from_slice(part);
+        start += part.len();
     }
 }
 
@@ -1049,17 +1129,6 @@ impl Problem<'_> {
 #[inline(always)]
 fn blocks<const N: usize>(row: &[f32], w: usize) -> [&[f32]; N] {
     std::array::from_fn(|k| &row[k * w..][..w])
-}
-
-/// [`blocks`], mutable.
-#[inline(always)]
-fn blocks_mut<const N: usize>(row: &mut [f32], w: usize) -> [&mut [f32]; N] {
-    let mut rest = &mut row[..N * w];
-    std::array::from_fn(|_| {
-        let (block, tail) = std::mem::take(&mut rest).split_at_mut(w);
-        rest = tail;
-        block
-    })
 }
 
 /// `dst[i] = a[i] + b[i] + c[i]` (`c` may be empty: then `a[i] + b[i]`), summed left to right.
