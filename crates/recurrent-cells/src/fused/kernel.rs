@@ -147,10 +147,10 @@ impl Drop for Saved {
 /// Its buffers go back to the [pool](super::pool) when it is dropped.
 #[derive(Debug, Clone, Default)]
 struct MemberSaved {
-    /// Activated gates of every step, `[seq, batch, G * w]`.
+    /// Activated gates of every step, `[seq, batch, G * w]` (RNN: the step's output itself).
     gates: Vec<f32>,
-    /// Per kind: RNN the output; LSTM the previous cell state; GRU (reset after) `h W_hn +
-    /// b_hn`; GRU (reset before) `r * h_prev`; `[seq, batch, w]`.
+    /// Per kind: LSTM the previous cell state; GRU (reset after) `h W_hn + b_hn`; GRU (reset
+    /// before) `r * h_prev`; `[seq, batch, w]` (RNN: empty, its gates are its output).
     extra: Vec<f32>,
     /// LSTM: `tanh(c_t)`, `[seq, batch, w]` (empty otherwise).
     tanh_c: Vec<f32>,
@@ -501,7 +501,7 @@ impl Problem<'_> {
         // Every element of these is written before it is read (padding is never read).
         let kept_steps = if save { seq } else { 1 };
         let mut gates = pool::take(kept_steps * batch * gw);
-        let mut extra = if matches!(kind, CellKind::Rnn { .. }) && !save {
+        let mut extra = if matches!(kind, CellKind::Rnn { .. }) {
             Vec::new()
         } else {
             pool::take(kept_steps * batch * w)
@@ -597,9 +597,6 @@ impl Problem<'_> {
                                         }
                                         next_b.copy_from_slice(g);
                                         out.copy_from_slice(g);
-                                        if save {
-                                            extra[slot(b) * w..][..w].copy_from_slice(g);
-                                        }
                                     }
                                     CellKind::Lstm => {
                                         sigmoid_in_place(&mut g[..3 * w]);
@@ -908,7 +905,7 @@ impl Problem<'_> {
                             let direct_b = &mut direct[b * w..][..w];
                             match kind {
                                 CellKind::Rnn { relu } => {
-                                    let y = &saved.extra[row * w..][..w];
+                                    let y = &g[..w];
                                     let [d] = dxp.row_blocks::<1>(row);
                                     for j in 0..w {
                                         let dht = dh_b[j] + dy_b[j];
