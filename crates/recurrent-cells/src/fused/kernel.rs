@@ -217,6 +217,10 @@ struct MemberForward {
 /// What one member's backward returns (its gate gradients went into the joined ones in
 /// place).
 struct MemberGrads {
+    /// The input-side bias gradient of its units, `[G * w]` (empty without biases).
+    db_x: Vec<f32>,
+    /// The hidden-side one (GRU reset after; empty otherwise).
+    db_h: Vec<f32>,
     /// `[batch, w]`.
     dh0: Vec<f32>,
     /// `[batch, w]` (LSTM; empty otherwise).
@@ -803,9 +807,12 @@ impl Problem<'_> {
             );
         }
         let (db_ih, db_hh) = if self.b_ih.is_some() {
-            let db_ih = column_sums(&dxp, gh);
+            let joined = |part: fn(&MemberGrads) -> &[f32]| {
+                interleave(parts.iter().map(part), split, 1, n_gates).into_owned()
+            };
+            let db_ih = joined(|p| &p.db_x);
             let db_hh = if separate_hidden {
-                column_sums(dhp, gh)
+                joined(|p| &p.db_h)
             } else {
                 db_ih.clone()
             };
@@ -877,6 +884,14 @@ impl Problem<'_> {
         } else {
             Vec::new()
         };
+        // The bias gradients, summed step by step (last first), rows in batch order: the
+        // same order whatever the team's size or the sequences' layout.
+        let biased = self.b_ih.is_some();
+        let mut db_x = vec![0.0; if biased { gw } else { 0 }];
+        let mut db_h = vec![0.0; if biased && reset_after { gw } else { 0 }];
+        // Gate blocks whose gradient is final after the first phase (GRU reset-before: r's
+        // comes in the second).
+        let first_final = usize::from(second.is_some());
         let mut direct = vec![0.0; batch * w];
         let mut through = vec![0.0; batch * w];
         let mut drh = vec![0.0; if second.is_some() { batch * w } else { 0 }];
@@ -967,6 +982,16 @@ impl Problem<'_> {
                                     }
                                 }
                             }
+                            if biased {
+                                for k in first_final..n_gates {
+                                    add_into(&mut db_x[k * w..][..w], dxp.block(row, k));
+                                }
+                                if reset_after {
+                                    for k in 0..n_gates {
+                                        add_into(&mut db_h[k * w..][..w], dhp.block(row, k));
+                                    }
+                                }
+                            }
                         }
                     },
                 );
@@ -1003,6 +1028,9 @@ impl Problem<'_> {
                                         dr[j] = x * hp[j] * r * (1.0 - r);
                                         direct_b[j] += x * r;
                                     }
+                                    if biased {
+                                        add_into(&mut db_x[..w], dr);
+                                    }
                                     concat_into(shared_b, [&*dr, &*dz]);
                                 }
                             },
@@ -1035,7 +1063,12 @@ impl Problem<'_> {
                 },
             );
         }
-        MemberGrads { dh0: dh, dc0: dc }
+        MemberGrads {
+            db_x,
+            db_h,
+            dh0: dh,
+            dc0: dc,
+        }
     }
 }
 
@@ -1248,20 +1281,13 @@ fn recycle(buffer: Cow<'_, [f32]>) {
     }
 }
 
-/// Sums of the columns of a row-major matrix with `cols` columns.
-fn column_sums(m: &[f32], cols: usize) -> Vec<f32> {
-    let mut sums = vec![0.0; cols];
-    dispatch(
-        #[inline(always)]
-        || {
-            for row in m.chunks_exact(cols) {
-                for (s, v) in sums.iter_mut().zip(row) {
-                    *s += v;
-                }
-            }
-        },
-    );
-    sums
+/// `sums[i] += values[i]`.
+#[inline(always)]
+fn add_into(sums: &mut [f32], values: &[f32]) {
+    let values = &values[..sums.len()];
+    for (s, v) in sums.iter_mut().zip(values) {
+        *s += v;
+    }
 }
 
 #[cfg(test)]
