@@ -25,9 +25,8 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, TensorMetadata, backend_extension};
 use burn::tensor::{TensorData, try_read_sync};
 
-use std::borrow::Cow;
-
 use super::kernel::{CellKind, Dims, Forward, Grads, Problem};
+use super::packed::Segment;
 use super::team;
 
 /// What the op needs besides its tensors.
@@ -306,17 +305,13 @@ impl<B: Backend> Backward<B, 7> for FusedBackward {
         // An input that needs no gradient (a first layer's `x` that does not require one)
         // skips the product for it, as PyTorch's backward does.
         let need_dx = ops.parents[0].is_some();
-        // Direction d's gradients of its outputs (its columns) and final state.
+        // Direction d's gradients of its outputs (its columns, read in place) and final state.
         let backward = |d: usize| {
-            let dy_d: Cow<'_, [f32]> = if dirs == 1 {
-                Cow::Borrowed(dy)
-            } else {
-                Cow::Owned(
-                    dy.chunks_exact(dirs * h)
-                        .flat_map(|row| &row[d * h..][..h])
-                        .copied()
-                        .collect(),
-                )
+            let dy_d = Segment {
+                data: dy,
+                stride: dirs * h,
+                offset: d * h,
+                width: h,
             };
             let dh_n = &finals[d * batch * h..][..batch * h];
             let dc_n = if has_cell {
@@ -325,7 +320,7 @@ impl<B: Backend> Backward<B, 7> for FusedBackward {
                 &[]
             };
             host.problem(d)
-                .backward(&forwards[d], &dy_d, dh_n, dc_n, need_dx)
+                .backward(&forwards[d], dy_d, dh_n, dc_n, need_dx)
         };
         let grads_of: Vec<Grads> = each_direction(dirs, backward);
         let gh = spec.kind.n_gates() * h;

@@ -691,7 +691,8 @@ impl Problem<'_> {
     }
 
     /// Backpropagation through time from the gradients of the outputs (`dy: [seq, batch,
-    /// H]`) and of the final state (`dh_n`, `dc_n: [batch, H]`; `dc_n` empty unless LSTM).
+    /// H]`, in the outputs' row order, read in place: a bidirectional layer's are one
+    /// direction's columns of both) and of the final state (`dh_n`, `dc_n: [batch, H]`; `dc_n` empty unless LSTM).
     ///
     /// `forward` is this problem's forward pass run with `save`. Without `need_dx` (an input
     /// that needs no gradient, as PyTorch's first layer when `x` does not require one) the
@@ -699,7 +700,7 @@ impl Problem<'_> {
     pub fn backward(
         &self,
         forward: &Forward,
-        dy: &[f32],
+        dy: Segment<'_>,
         dh_n: &[f32],
         dc_n: &[f32],
         need_dx: bool,
@@ -718,7 +719,12 @@ impl Problem<'_> {
         let kind = self.kind;
         let gh = kind.n_gates() * h;
         let rows = seq * batch;
-        assert_eq!(dy.len(), rows * h, "dy");
+        assert!(
+            dy.width == h
+                && dy.offset + h <= dy.stride
+                && (rows == 0 || dy.data.len() >= (rows - 1) * dy.stride + dy.offset + h),
+            "dy"
+        );
         assert_eq!(dh_n.len(), batch * h, "dh_n");
         assert_eq!(
             dc_n.len(),
@@ -849,7 +855,7 @@ impl Problem<'_> {
         member: Member<'_>,
         split: &Split,
         (saved, h_prev): (&MemberSaved, &[f32]),
-        (dy, dh_n, dc_n): (&[f32], &[f32], &[f32]),
+        (dy, dh_n, dc_n): (Segment<'_>, &[f32], &[f32]),
         (first, second): (&Exchange, Option<&Exchange>),
         (dxp, dhp): (&mut ColumnPieces<'_>, &mut ColumnPieces<'_>),
     ) -> MemberGrads {
@@ -916,7 +922,7 @@ impl Problem<'_> {
                             }
                             let g = &saved.gates[row * gw..][..gw];
                             let dh_b = &dh[b * w..][..w];
-                            let dy_b = &dy[row * h + u0..][..w];
+                            let dy_b = &dy.row(row)[u0..][..w];
                             let direct_b = &mut direct[b * w..][..w];
                             match kind {
                                 CellKind::Rnn { relu } => {
@@ -1350,7 +1356,7 @@ mod tests {
             batch_major: false,
         };
         let alone = problem.forward_split(true, Split::even(h, 1));
-        let alone_grads = problem.backward(&alone, &dy, &dh_n, &dc_n, true);
+        let alone_grads = problem.backward(&alone, Segment::whole(&dy, h), &dh_n, &dc_n, true);
         for count in 2..=4 {
             let split = Split::even(h, count);
             assert!(split.count() > 1, "{kind:?} with {h} units splits");
@@ -1359,7 +1365,7 @@ mod tests {
             assert_eq!(team.packed, alone.packed, "outputs and final state, {what}");
             // Three members are also asked for no dX: none comes back, the rest is the same.
             let need_dx = count != 3;
-            let grads = problem.backward(&team, &dy, &dh_n, &dc_n, need_dx);
+            let grads = problem.backward(&team, Segment::whole(&dy, h), &dh_n, &dc_n, need_dx);
             if need_dx {
                 assert_eq!(grads.dx, alone_grads.dx, "dx, {what}");
             } else {
@@ -1400,7 +1406,8 @@ mod tests {
                 alone.packed[rows..],
                 "final state, {what}"
             );
-            let grads = batch_major.backward(&forward, &dy_bm, &dh_n, &dc_n, true);
+            let grads =
+                batch_major.backward(&forward, Segment::whole(&dy_bm, h), &dh_n, &dc_n, true);
             assert_eq!(
                 swap_seq_batch(&grads.dx, batch, seq, d_input),
                 alone_grads.dx,

@@ -94,9 +94,20 @@ pub(crate) struct Segment<'a> {
 }
 
 impl<'a> Segment<'a> {
+    /// A whole row-major matrix of `width` columns.
+    #[cfg(test)]
+    pub(crate) fn whole(data: &'a [f32], width: usize) -> Self {
+        Self {
+            data,
+            stride: width,
+            offset: 0,
+            width,
+        }
+    }
+
     /// Row `i` of the block.
     #[inline(always)]
-    fn row(&self, i: usize) -> &'a [f32] {
+    pub(crate) fn row(&self, i: usize) -> &'a [f32] {
         &self.data[i * self.stride + self.offset..][..self.width]
     }
 }
