@@ -14,7 +14,7 @@
 #![allow(deprecated)]
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -92,8 +92,8 @@ pub trait FusedRecurrentBackend: Backend {
     ) -> FloatTensor<Self> {
         let device = x.device();
         let host = Host::read::<Self>([x, w_ih, w_hh, b_ih, b_hh, h0, c0], spec);
-        let mut forwards = host.forward(false);
-        Self::float_from_data(host.pack(&mut forwards), &device)
+        let (_, output) = host.forward(false);
+        Self::float_from_data(output, &device)
     }
 }
 
@@ -159,17 +159,17 @@ impl Host {
     }
 
     /// Runs every direction forward (two at once, each on one of rayon's threads, when there
-    /// are two and this is not one of them); with `save`, keeping their workspaces.
-    fn forward(&self, save: bool) -> Vec<Forward> {
-        each_direction(self.spec.dirs, |d| self.problem(d).forward(save))
-    }
-
-    /// The directions' results as the op's flat output: outputs `[seq * batch, dirs * H]`,
-    /// `h_n`, `c_n` (`[dirs, batch, H]` each). One direction's pack is already that.
-    fn pack(&self, forwards: &mut [Forward]) -> TensorData {
+    /// are two and this is not one of them); with `save`, keeping their workspaces. Returns
+    /// them and the op's flat output: outputs `[seq * batch, dirs * H]`, `h_n`, `c_n`
+    /// (`[dirs, batch, H]` each). Two directions write their outputs into their columns of
+    /// it in place; one direction's own pack already is it.
+    fn forward(&self, save: bool) -> (Vec<Forward>, TensorData) {
         let len = self.spec.packed_len();
-        if let [forward] = forwards {
-            return TensorData::new(std::mem::take(&mut forward.packed), [len]);
+        let dirs = self.spec.dirs;
+        if dirs == 1 {
+            let mut forward = self.problem(0).forward(save);
+            let packed = std::mem::take(&mut forward.packed);
+            return (vec![forward], TensorData::new(packed, [len]));
         }
         let Dims {
             seq,
@@ -177,24 +177,33 @@ impl Host {
             d_hidden: h,
             ..
         } = self.spec.dims;
-        let dirs = forwards.len();
         let rows = seq * batch;
         let mut packed = vec![0.0; len];
         let (outputs, finals) = packed.split_at_mut(rows * dirs * h);
-        for (d, forward) in forwards.iter().enumerate() {
-            for (row, src) in outputs
-                .chunks_exact_mut(dirs * h)
-                .zip(forward.packed[..rows * h].chunks_exact(h))
-            {
-                row[d * h..][..h].copy_from_slice(src);
+        // Each direction's columns of every output row.
+        let mut columns: Vec<Vec<&mut [f32]>> =
+            (0..dirs).map(|_| Vec::with_capacity(rows)).collect();
+        if h > 0 {
+            for row in outputs.chunks_exact_mut(dirs * h) {
+                for (part, own) in row.chunks_exact_mut(h).zip(columns.iter_mut()) {
+                    own.push(part);
+                }
             }
+        }
+        let columns: Vec<Mutex<Vec<&mut [f32]>>> = columns.into_iter().map(Mutex::new).collect();
+        let forwards = each_direction(dirs, |d| {
+            let own =
+                std::mem::take(&mut *columns[d].lock().unwrap_or_else(PoisonError::into_inner));
+            self.problem(d).forward_into(save, own)
+        });
+        for (d, forward) in forwards.iter().enumerate() {
             // h_n, then c_n: part k of direction d at (k * dirs + d) * batch * h.
             for k in 0..2 {
                 finals[(k * dirs + d) * batch * h..][..batch * h]
-                    .copy_from_slice(&forward.packed[(rows + k * batch) * h..][..batch * h]);
+                    .copy_from_slice(&forward.packed[k * batch * h..][..batch * h]);
             }
         }
-        TensorData::new(packed, [len])
+        (forwards, TensorData::new(packed, [len]))
     }
 }
 
@@ -405,8 +414,8 @@ impl<B: Backend + FusedRecurrentBackend, C: CheckpointStrategy> FusedRecurrentBa
             OpsKind::Tracked(prep) => {
                 let device = inputs[0].primitive().device();
                 let host = Host::read::<B>(inputs.map(|t| t.into_primitive()), spec);
-                let mut forwards = host.forward(true);
-                let output = B::float_from_data(host.pack(&mut forwards), &device);
+                let (forwards, output) = host.forward(true);
+                let output = B::float_from_data(output, &device);
                 let saved = Saved {
                     host: Arc::new(host),
                     forwards: Arc::new(forwards),

@@ -119,7 +119,8 @@ pub struct Problem<'a> {
 #[derive(Debug, Clone)]
 pub struct Forward {
     /// `[seq + 2, batch, H]`: every output `h_t` (0 at padding), then the final hidden state,
-    /// then the final cell state (LSTM; zeros otherwise).
+    /// then the final cell state (LSTM; zeros otherwise). Without the outputs (`[2, batch,
+    /// H]`) when they went into the caller's rows ([`Problem::forward_into`]).
     pub packed: Vec<f32>,
     /// What the backward pass needs, when asked for.
     pub saved: Option<Saved>,
@@ -373,8 +374,21 @@ impl Problem<'_> {
         self.forward_split(save, Split::new(self.kind, self.dims, team::threads()))
     }
 
+    /// [`Problem::forward`] writing the outputs into `output` (one slice of `H` values per
+    /// row, in the outputs' row order: a direction's columns of a bidirectional layer's
+    /// output) instead of [`Forward::packed`], which then holds the final state alone.
+    pub fn forward_into(&self, save: bool, output: Vec<&mut [f32]>) -> Forward {
+        let split = Split::new(self.kind, self.dims, team::threads());
+        self.forward_run(save, split, Some(output))
+    }
+
     /// [`Problem::forward`] on a team sharing the units as `split` says.
     fn forward_split(&self, save: bool, split: Split) -> Forward {
+        self.forward_run(save, split, None)
+    }
+
+    /// [`Problem::forward_split`], the outputs into `output`'s rows when given.
+    fn forward_run(&self, save: bool, split: Split, output: Option<Vec<&mut [f32]>>) -> Forward {
         self.check();
         let Dims {
             seq,
@@ -421,14 +435,26 @@ impl Problem<'_> {
         let resets = self.reset_before().then(|| Exchange::new(&state_sizes));
         // The members write their columns of the outputs (and of the saved previous states)
         // into the joined matrices in place.
-        let mut packed = pool::take((seq + 2) * batch * h);
+        let own_rows = if output.is_some() { 0 } else { rows };
+        let mut packed = pool::take((own_rows + 2 * batch) * h);
         let mut h_prev = if save {
             pool::take(rows * h)
         } else {
             Vec::new()
         };
-        let (output, finals) = packed.split_at_mut(rows * h);
-        let outputs = ColumnPieces::cut(output, &split, 1);
+        let (own_output, finals) = packed.split_at_mut(own_rows * h);
+        let output_rows = match output {
+            Some(rows_of) => {
+                assert!(
+                    rows_of.len() == rows && rows_of.iter().all(|r| r.len() == h),
+                    "output: {rows} rows of {h}"
+                );
+                rows_of
+            }
+            None if h == 0 => Vec::new(),
+            None => own_output.chunks_exact_mut(h).collect(),
+        };
+        let outputs = ColumnPieces::cut_rows(output_rows, &split, 1);
         let previous = ColumnPieces::cut(&mut h_prev, &split, 1);
         let parts = team::run(count, |member| {
             let mut output = ColumnPieces::take(&outputs, member.index);
@@ -1100,24 +1126,35 @@ impl<'a> ColumnPieces<'a> {
     /// Every member's pieces of `joined` (empty pieces for an empty `joined`), each behind a
     /// lock that its member [takes](ColumnPieces::take) them from.
     fn cut(joined: &'a mut [f32], split: &Split, blocks: usize) -> Vec<Mutex<ColumnPieces<'a>>> {
-        let count = split.count();
         let cols = blocks * split.total();
-        let rows = joined.len().checked_div(cols).unwrap_or(0);
+        let rows = if cols == 0 {
+            Vec::new()
+        } else {
+            joined.chunks_exact_mut(cols).collect()
+        };
+        Self::cut_rows(rows, split, blocks)
+    }
+
+    /// [`ColumnPieces::cut`] for a matrix given as its rows (each `blocks * H` values).
+    fn cut_rows(
+        rows: Vec<&'a mut [f32]>,
+        split: &Split,
+        blocks: usize,
+    ) -> Vec<Mutex<ColumnPieces<'a>>> {
+        let count = split.count();
         let mut members: Vec<ColumnPieces<'a>> = (0..count)
             .map(|_| ColumnPieces {
-                pieces: Vec::with_capacity(rows * blocks),
+                pieces: Vec::with_capacity(rows.len() * blocks),
                 blocks,
             })
             .collect();
-        if cols > 0 {
-            for row in joined.chunks_exact_mut(cols) {
-                let mut rest = row;
-                for _ in 0..blocks {
-                    for (m, member) in members.iter_mut().enumerate() {
-                        let (piece, tail) = rest.split_at_mut(split.range(m).1);
-                        member.pieces.push(piece);
-                        rest = tail;
-                    }
+        for row in rows {
+            let mut rest = row;
+            for _ in 0..blocks {
+                for (m, member) in members.iter_mut().enumerate() {
+                    let (piece, tail) = rest.split_at_mut(split.range(m).1);
+                    member.pieces.push(piece);
+                    rest = tail;
                 }
             }
         }
@@ -1381,6 +1418,31 @@ mod tests {
         // A forward without the workspace gives the same outputs.
         let plain = problem.forward_split(false, Split::even(h, 3));
         assert_eq!(plain.packed, alone.packed, "{kind:?} without saving");
+        // Outputs written into the caller's rows (the second half of rows twice as wide, as a
+        // bidirectional layer's second direction): the same values there, the first half
+        // left alone, and the final state alone in the pack.
+        let rows = seq * batch;
+        let mut wide = vec![f32::NAN; rows * 2 * h];
+        let into = problem.forward_into(
+            false,
+            wide.chunks_exact_mut(2 * h).map(|r| &mut r[h..]).collect(),
+        );
+        for (r, row) in wide.chunks_exact(2 * h).enumerate() {
+            assert!(
+                row[..h].iter().all(|v| v.is_nan()),
+                "{kind:?}: row {r}'s other half"
+            );
+            assert_eq!(
+                row[h..],
+                alone.packed[r * h..][..h],
+                "{kind:?}: row {r} written in place"
+            );
+        }
+        assert_eq!(
+            into.packed,
+            alone.packed[rows * h..],
+            "{kind:?}: final state"
+        );
 
         // The same sequences batch-major (a batch-first layer's layout, read in place): the
         // same outputs, rows reordered, on one thread and on a team; the same gradients, up to
