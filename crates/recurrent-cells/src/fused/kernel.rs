@@ -22,7 +22,9 @@
 //! state (backward: of its gate gradients) through an exchange, meeting at a barrier once a
 //! step (twice for GRU with the reset gate before the product). Every member sums each
 //! product in the same order as a single thread would, so a team's results are bit-identical
-//! to one thread's.
+//! to one thread's. Each member writes its columns of the outputs, of the saved previous
+//! states and of the gate gradients straight into the joined matrices ([`ColumnPieces`]), so
+//! nothing is joined by a copy afterwards.
 
 use std::borrow::Cow;
 use std::ops::{Deref, Range};
