@@ -14,7 +14,7 @@
 #![allow(deprecated)]
 
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -27,6 +27,7 @@ use burn::tensor::{TensorData, try_read_sync};
 
 use super::kernel::{CellKind, Dims, Forward, Grads, Problem};
 use super::packed::Segment;
+use super::pieces;
 use super::team;
 
 /// What the op needs besides its tensors.
@@ -181,20 +182,11 @@ impl Host {
         let mut packed = vec![0.0; len];
         let (outputs, finals) = packed.split_at_mut(rows * dirs * h);
         // Each direction's columns of every output row.
-        let mut columns: Vec<Vec<&mut [f32]>> =
-            (0..dirs).map(|_| Vec::with_capacity(rows)).collect();
-        if h > 0 {
-            for row in outputs.chunks_exact_mut(dirs * h) {
-                for (part, own) in row.chunks_exact_mut(h).zip(columns.iter_mut()) {
-                    own.push(part);
-                }
-            }
-        }
-        let columns: Vec<Mutex<Vec<&mut [f32]>>> = columns.into_iter().map(Mutex::new).collect();
+        let rows_of = outputs.chunks_exact_mut((dirs * h).max(1));
+        let columns = pieces::handout(pieces::deal(rows_of, &vec![h; dirs], 1));
         let forwards = each_direction(dirs, |d| {
-            let own =
-                std::mem::take(&mut *columns[d].lock().unwrap_or_else(PoisonError::into_inner));
-            self.problem(d).forward_into(save, own)
+            self.problem(d)
+                .forward_into(save, pieces::take(&columns, d))
         });
         for (d, forward) in forwards.iter().enumerate() {
             // h_n, then c_n: part k of direction d at (k * dirs + d) * batch * h.

@@ -28,10 +28,11 @@
 
 use std::borrow::Cow;
 use std::ops::{Deref, Range};
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use super::gemm::{MatMut, MatRef, matmul, transposed};
 use super::packed::{PackedRhs, Segment, matmul_segments};
+use super::pieces;
 use super::pool;
 use super::simd::{dispatch, sigmoid_in_place, tanh_in_place};
 use super::team::{self, Exchange, Member};
@@ -1143,29 +1144,18 @@ impl<'a> ColumnPieces<'a> {
         split: &Split,
         blocks: usize,
     ) -> Vec<Mutex<ColumnPieces<'a>>> {
-        let count = split.count();
-        let mut members: Vec<ColumnPieces<'a>> = (0..count)
-            .map(|_| ColumnPieces {
-                pieces: Vec::with_capacity(rows.len() * blocks),
-                blocks,
-            })
-            .collect();
-        for row in rows {
-            let mut rest = row;
-            for _ in 0..blocks {
-                for (m, member) in members.iter_mut().enumerate() {
-                    let (piece, tail) = rest.split_at_mut(split.range(m).1);
-                    member.pieces.push(piece);
-                    rest = tail;
-                }
-            }
-        }
-        members.into_iter().map(Mutex::new).collect()
+        let widths: Vec<usize> = (0..split.count()).map(|m| split.range(m).1).collect();
+        pieces::handout(
+            pieces::deal(rows, &widths, blocks)
+                .into_iter()
+                .map(|pieces| ColumnPieces { pieces, blocks })
+                .collect(),
+        )
     }
 
     /// Member `m`'s pieces, out of what [`ColumnPieces::cut`] gave.
     fn take(cut: &[Mutex<ColumnPieces<'a>>], m: usize) -> Self {
-        std::mem::take(&mut *cut[m].lock().unwrap_or_else(PoisonError::into_inner))
+        pieces::take(cut, m)
     }
 
     /// Block `k` of row `row`.

@@ -37,6 +37,7 @@ mod gemm;
 mod gpu;
 mod kernel;
 mod packed;
+mod pieces;
 mod pool;
 mod simd;
 mod team;
