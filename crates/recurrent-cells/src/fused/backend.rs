@@ -288,6 +288,10 @@ impl<B: Backend> Backward<B, 7> for FusedBackward {
         let grad = grads.consume::<B>(&ops.node);
         let device = grad.device();
         let Saved { host, forwards } = ops.state;
+        // The backward overwrites the saved gates with gradients, so it takes the workspace
+        // (shared only if the state was cloned, and then copied).
+        let forwards = Arc::try_unwrap(forwards).unwrap_or_else(|shared| shared.as_ref().clone());
+        let forwards = pieces::handout(forwards);
         let spec = &host.spec;
         let Dims {
             seq,
@@ -321,7 +325,7 @@ impl<B: Backend> Backward<B, 7> for FusedBackward {
                 &[]
             };
             host.problem(d)
-                .backward(&forwards[d], dy_d, dh_n, dc_n, need_dx)
+                .backward(pieces::take(&forwards, d), dy_d, dh_n, dc_n, need_dx)
         };
         let grads_of: Vec<Grads> = each_direction(dirs, backward);
         let gh = spec.kind.n_gates() * h;

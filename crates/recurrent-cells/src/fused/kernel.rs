@@ -119,7 +119,7 @@ pub struct Problem<'a> {
 }
 
 /// The results of a forward pass.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Forward {
     /// `[seq + 2, batch, H]`: every output `h_t` (0 at padding), then the final hidden state,
     /// then the final cell state (LSTM; zeros otherwise). Without the outputs (`[2, batch,
@@ -137,6 +137,10 @@ pub struct Saved {
     /// The hidden state each step started from, `[seq, batch, H]` (rows as the outputs'),
     /// every member's columns written in place.
     h_prev: Vec<f32>,
+    /// The activated gates of every step, `[seq, batch, G * H]` (RNN: the outputs), every
+    /// member's columns written in place. The backward overwrites them with the gradients
+    /// of the pre-activations, step by step, as it reads them.
+    gates: Vec<f32>,
     /// Member `m`'s workspace for its units.
     members: Vec<MemberSaved>,
 }
@@ -144,15 +148,14 @@ pub struct Saved {
 impl Drop for Saved {
     fn drop(&mut self) {
         pool::give(std::mem::take(&mut self.h_prev));
+        pool::give(std::mem::take(&mut self.gates));
     }
 }
 
-/// One member's forward workspace, for its `w` hidden units (gate blocks of `w` columns).
+/// One member's forward workspace, for its `w` hidden units.
 /// Its buffers go back to the [pool](super::pool) when it is dropped.
 #[derive(Debug, Clone, Default)]
 struct MemberSaved {
-    /// Activated gates of every step, `[seq, batch, G * w]` (RNN: the step's output itself).
-    gates: Vec<f32>,
     /// Per kind: LSTM the previous cell state; GRU (reset after) `h W_hn + b_hn`; GRU (reset
     /// before) `r * h_prev`; `[seq, batch, w]` (RNN: empty, its gates are its output).
     extra: Vec<f32>,
@@ -162,7 +165,7 @@ struct MemberSaved {
 
 impl Drop for MemberSaved {
     fn drop(&mut self) {
-        for buffer in [&mut self.gates, &mut self.extra, &mut self.tanh_c] {
+        for buffer in [&mut self.extra, &mut self.tanh_c] {
             pool::give(std::mem::take(buffer));
         }
     }
@@ -457,14 +460,22 @@ impl Problem<'_> {
             None if h == 0 => Vec::new(),
             None => own_output.chunks_exact_mut(h).collect(),
         };
+        let mut gates = if save {
+            pool::take(rows * gh)
+        } else {
+            Vec::new()
+        };
         let outputs = ColumnPieces::cut_rows(output_rows, &split, 1);
         let previous = ColumnPieces::cut(&mut h_prev, &split, 1);
+        let gate_pieces = ColumnPieces::cut(&mut gates, &split, kind.n_gates());
         let parts = team::run(count, |member| {
             let mut output = ColumnPieces::take(&outputs, member.index);
             let mut h_prev = ColumnPieces::take(&previous, member.index);
+            let mut gates = ColumnPieces::take(&gate_pieces, member.index);
             let places = Places {
                 output: &mut output,
                 h_prev: &mut h_prev,
+                gates: &mut gates,
             };
             self.forward_member(
                 member,
@@ -487,6 +498,7 @@ impl Problem<'_> {
         let saved = save.then(|| Saved {
             members,
             h_prev,
+            gates,
             split,
         });
         Forward { packed, saved }
@@ -505,7 +517,11 @@ impl Problem<'_> {
         places: Places<'_, '_>,
         save: bool,
     ) -> MemberForward {
-        let Places { output, h_prev } = places;
+        let Places {
+            output,
+            h_prev,
+            gates: saved_gates,
+        } = places;
         let Dims {
             seq,
             batch,
@@ -533,7 +549,7 @@ impl Problem<'_> {
         // Without `save` the workspace holds one step, overwritten by the next.
         // Every element of these is written before it is read (padding is never read).
         let kept_steps = if save { seq } else { 1 };
-        let mut gates = pool::take(kept_steps * batch * gw);
+        let mut gates = vec![0.0; batch * gw];
         let mut extra = if matches!(kind, CellKind::Rnn { .. }) {
             Vec::new()
         } else {
@@ -591,12 +607,25 @@ impl Problem<'_> {
                                 }
                                 let xs_row = &xs[b * gw..][..gw];
                                 let hp_row = &hp[b * 2 * w..][..2 * w];
-                                let g = &mut gates[slot(b) * gw..][..gw];
-                                add3(&mut g[..2 * w], &xs_row[..2 * w], &bias[..2 * w], hp_row);
-                                sigmoid_in_place(&mut g[..2 * w]);
+                                let [r, z] = gate_blocks::<2>(
+                                    saved_gates,
+                                    &mut gates[b * gw..][..gw],
+                                    (save, self.row(t, b)),
+                                    w,
+                                );
+                                for (k, g) in [&mut *r, &mut *z].into_iter().enumerate() {
+                                    let cols = k * w..(k + 1) * w;
+                                    add3(
+                                        g,
+                                        &xs_row[cols.clone()],
+                                        &bias[cols.clone()],
+                                        &hp_row[cols],
+                                    );
+                                    sigmoid_in_place(g);
+                                }
                                 let own_b = &own[b * w..][..w];
                                 for j in 0..w {
-                                    rh_b[j] = g[j] * own_b[j];
+                                    rh_b[j] = r[j] * own_b[j];
                                 }
                             }
                         },
@@ -617,10 +646,16 @@ impl Problem<'_> {
                                 }
                                 let xs_row = &xs[b * gw..][..gw];
                                 let hp_row = &hp[b * gw..][..gw];
-                                let g = &mut gates[slot(b) * gw..][..gw];
-                                add3(g, xs_row, &bias[..gw], hp_row);
+                                let place = (save, self.row(t, b));
                                 match kind {
                                     CellKind::Rnn { relu } => {
+                                        let [g] = gate_blocks::<1>(
+                                            saved_gates,
+                                            &mut gates[b * gw..][..gw],
+                                            place,
+                                            w,
+                                        );
+                                        add3(g, xs_row, &bias[..gw], hp_row);
                                         if relu {
                                             for v in g.iter_mut() {
                                                 *v = v.max(0.0);
@@ -632,12 +667,32 @@ impl Problem<'_> {
                                         out.copy_from_slice(g);
                                     }
                                     CellKind::Lstm => {
-                                        sigmoid_in_place(&mut g[..3 * w]);
-                                        tanh_in_place(&mut g[3 * w..]);
+                                        let [gi, gf, go, gg] = gate_blocks::<4>(
+                                            saved_gates,
+                                            &mut gates[b * gw..][..gw],
+                                            place,
+                                            w,
+                                        );
+                                        for (k, g) in [&mut *gi, &mut *gf, &mut *go, &mut *gg]
+                                            .into_iter()
+                                            .enumerate()
+                                        {
+                                            let cols = k * w..(k + 1) * w;
+                                            add3(
+                                                g,
+                                                &xs_row[cols.clone()],
+                                                &bias[cols.clone()],
+                                                &hp_row[cols],
+                                            );
+                                            if k < 3 {
+                                                sigmoid_in_place(g);
+                                            } else {
+                                                tanh_in_place(g);
+                                            }
+                                        }
                                         let cb = &mut c[b * w..][..w];
                                         extra[slot(b) * w..][..w].copy_from_slice(cb);
                                         let tc = &mut tanh_c[slot(b) * w..][..w];
-                                        let [gi, gf, go, gg] = blocks::<4>(g, w);
                                         for j in 0..w {
                                             cb[j] = gf[j] * cb[j] + gi[j] * gg[j];
                                             tc[j] = cb[j];
@@ -651,17 +706,30 @@ impl Problem<'_> {
                                     }
                                     CellKind::Gru { .. } => {
                                         // Reset after: r * (h W_hn + b_hn) replaces the n block.
-                                        sigmoid_in_place(&mut g[..2 * w]);
+                                        let [r, z, n] = gate_blocks::<3>(
+                                            saved_gates,
+                                            &mut gates[b * gw..][..gw],
+                                            place,
+                                            w,
+                                        );
+                                        for (k, g) in [&mut *r, &mut *z].into_iter().enumerate() {
+                                            let cols = k * w..(k + 1) * w;
+                                            add3(
+                                                g,
+                                                &xs_row[cols.clone()],
+                                                &bias[cols.clone()],
+                                                &hp_row[cols],
+                                            );
+                                            sigmoid_in_place(g);
+                                        }
                                         let hn = &mut extra[slot(b) * w..][..w];
                                         add2(hn, &hp_row[2 * w..], b_hn);
-                                        let (r, zn) = g.split_at_mut(w);
-                                        let n = &mut zn[w..];
                                         add3(n, &xs_row[2 * w..], &bias[2 * w..gw], &[]);
                                         for ((n, r), hn) in n.iter_mut().zip(&*r).zip(&*hn) {
                                             *n += r * hn;
                                         }
-                                        tanh_in_place(&mut g[2 * w..]);
-                                        gru_update(g, own_b, next_b, out);
+                                        tanh_in_place(n);
+                                        gru_update([r, z, n], own_b, next_b, out);
                                     }
                                 }
                             }
@@ -691,16 +759,16 @@ impl Problem<'_> {
                                 continue;
                             }
                             let xs_row = &xs[b * gw..][..gw];
-                            let g = &mut gates[slot(b) * gw..][..gw];
-                            add3(
-                                &mut g[2 * w..],
-                                &xs_row[2 * w..],
-                                &bias[2 * w..gw],
-                                &hp_n[b * w..][..w],
+                            let [r, z, n] = gate_blocks::<3>(
+                                saved_gates,
+                                &mut gates[b * gw..][..gw],
+                                (save, self.row(t, b)),
+                                w,
                             );
-                            tanh_in_place(&mut g[2 * w..]);
+                            add3(n, &xs_row[2 * w..], &bias[2 * w..gw], &hp_n[b * w..][..w]);
+                            tanh_in_place(n);
                             extra[slot(b) * w..][..w].copy_from_slice(&own_rh[b * w..][..w]);
-                            gru_update(g, own_b, next_b, out);
+                            gru_update([r, z, n], own_b, next_b, out);
                         }
                     },
                 );
@@ -708,11 +776,7 @@ impl Problem<'_> {
             member.wait();
         }
         let saved = if save {
-            MemberSaved {
-                gates,
-                extra,
-                tanh_c,
-            }
+            MemberSaved { extra, tanh_c }
         } else {
             MemberSaved::default()
         };
@@ -723,12 +787,13 @@ impl Problem<'_> {
     /// H]`, in the outputs' row order, read in place: a bidirectional layer's are one
     /// direction's columns of both) and of the final state (`dh_n`, `dc_n: [batch, H]`; `dc_n` empty unless LSTM).
     ///
-    /// `forward` is this problem's forward pass run with `save`. Without `need_dx` (an input
+    /// `forward` is this problem's forward pass run with `save`, consumed: its saved gates
+    /// become the gradients of the pre-activations in place. Without `need_dx` (an input
     /// that needs no gradient, as PyTorch's first layer when `x` does not require one) the
     /// product for `dX` is skipped and [`Grads::dx`] is empty.
     pub fn backward(
         &self,
-        forward: &Forward,
+        mut forward: Forward,
         dy: Segment<'_>,
         dh_n: &[f32],
         dc_n: &[f32],
@@ -737,8 +802,12 @@ impl Problem<'_> {
         self.check();
         let saved = forward
             .saved
-            .as_ref()
+            .as_mut()
             .expect("the forward pass saved its workspace");
+        // The gradients of the pre-activations on the input side take the saved gates' place,
+        // row by row as the members read them.
+        let mut dxp = std::mem::take(&mut saved.gates);
+        let saved = &*saved;
         let Dims {
             seq,
             batch,
@@ -772,12 +841,13 @@ impl Problem<'_> {
         };
         let first = Exchange::new(&traded(if reset_before { 1 } else { kind.n_gates() }));
         let second = reset_before.then(|| Exchange::new(&traded(2)));
-        // Gradients of the pre-activations on the input side; on the hidden side they differ
-        // only for GRU (reset after), whose candidate sees r * (h W_hn + b_hn). The members
-        // write their columns of both in place. Written for every row: padding's are zeros.
+        // Gradients of the pre-activations on the input side (over the saved gates); on the
+        // hidden side they differ only for GRU (reset after), whose candidate sees r * (h W_hn
+        // + b_hn). The members write their columns of both in place. Written for every row:
+        // padding's are zeros.
         let n_gates = kind.n_gates();
         let separate_hidden = kind == (CellKind::Gru { reset_after: true });
-        let mut dxp = pool::take(rows * gh);
+        assert_eq!(dxp.len(), rows * gh, "saved gates");
         let mut dhp_own = if separate_hidden {
             pool::take(rows * gh)
         } else {
@@ -949,20 +1019,21 @@ impl Problem<'_> {
                                 }
                                 continue;
                             }
-                            let g = &saved.gates[row * gw..][..gw];
+                            // Each gate block is read where it lies and its gradient written
+                            // over it, value by value.
                             let dh_b = &dh[b * w..][..w];
                             let dy_b = &dy.row(row)[u0..][..w];
                             let direct_b = &mut direct[b * w..][..w];
                             match kind {
                                 CellKind::Rnn { relu } => {
-                                    let y = &g[..w];
                                     let [d] = dxp.row_blocks::<1>(row);
                                     for j in 0..w {
+                                        let y = d[j];
                                         let dht = dh_b[j] + dy_b[j];
                                         let slope = if relu {
-                                            if y[j] > 0.0 { 1.0 } else { 0.0 }
+                                            if y > 0.0 { 1.0 } else { 0.0 }
                                         } else {
-                                            1.0 - y[j] * y[j]
+                                            1.0 - y * y
                                         };
                                         d[j] = dht * slope;
                                         direct_b[j] = 0.0;
@@ -973,10 +1044,9 @@ impl Problem<'_> {
                                     let c_prev = &saved.extra[row * w..][..w];
                                     let tc = &saved.tanh_c[row * w..][..w];
                                     let dc_b = &mut dc[b * w..][..w];
-                                    let [gi, gf, go, gg] = blocks::<4>(g, w);
                                     let [di, df, d_o, dg] = dxp.row_blocks::<4>(row);
                                     for j in 0..w {
-                                        let (i, f, o, gg) = (gi[j], gf[j], go[j], gg[j]);
+                                        let (i, f, o, gg) = (di[j], df[j], d_o[j], dg[j]);
                                         let dht = dh_b[j] + dy_b[j];
                                         let dct = dc_b[j] + dht * o * (1.0 - tc[j] * tc[j]);
                                         di[j] = dct * gg * i * (1.0 - i);
@@ -990,10 +1060,9 @@ impl Problem<'_> {
                                 }
                                 CellKind::Gru { reset_after } => {
                                     let hp = &h_prev[row * h + u0..][..w];
-                                    let [gr, gz, gn] = blocks::<3>(g, w);
                                     let [dr, dz, dn] = dxp.row_blocks::<3>(row);
                                     for j in 0..w {
-                                        let (z, n) = (gz[j], gn[j]);
+                                        let (z, n) = (dz[j], dn[j]);
                                         let dht = dh_b[j] + dy_b[j];
                                         let dan = dht * (1.0 - z) * (1.0 - n * n);
                                         dz[j] = dht * (hp[j] - n) * z * (1.0 - z);
@@ -1004,7 +1073,7 @@ impl Problem<'_> {
                                         let hn = &saved.extra[row * w..][..w];
                                         let [hr, hz, hn_] = dhp.row_blocks::<3>(row);
                                         for j in 0..w {
-                                            let r = gr[j];
+                                            let r = dr[j];
                                             let dan = dn[j];
                                             dr[j] = dan * hn[j] * r * (1.0 - r);
                                             hr[j] = dr[j];
@@ -1052,13 +1121,13 @@ impl Problem<'_> {
                                         shared_b.fill(0.0);
                                         continue;
                                     }
-                                    let g = &saved.gates[row * gw..][..gw];
                                     let hp = &h_prev[row * h + u0..][..w];
+                                    // r's block still holds r: the first phase left it.
                                     let [dr, dz] = dxp.row_blocks::<2>(row);
                                     let drh_b = &drh[b * w..][..w];
                                     let direct_b = &mut direct[b * w..][..w];
                                     for j in 0..w {
-                                        let r = g[j];
+                                        let r = dr[j];
                                         let x = drh_b[j];
                                         dr[j] = x * hp[j] * r * (1.0 - r);
                                         direct_b[j] += x * r;
@@ -1113,6 +1182,8 @@ struct Places<'p, 'a> {
     output: &'p mut ColumnPieces<'a>,
     /// The saved previous states, `[seq, batch, H]` (no pieces without `save`).
     h_prev: &'p mut ColumnPieces<'a>,
+    /// The saved activated gates, `[seq, batch, G * H]` (no pieces without `save`).
+    gates: &'p mut ColumnPieces<'a>,
 }
 
 /// One member's columns of a joined `[rows, blocks * H]` matrix (gate block `k` of the member
@@ -1189,13 +1260,6 @@ fn concat_into<const N: usize>(dst: &mut [f32], parts: [&[f32]; N]) {
     }
 }
 
-/// The first `N` blocks of `w` values of a row of gates, each of length exactly `w` (which
-/// lets loops over them vectorise).
-#[inline(always)]
-fn blocks<const N: usize>(row: &[f32], w: usize) -> [&[f32]; N] {
-    std::array::from_fn(|k| &row[k * w..][..w])
-}
-
 /// `dst[i] = a[i] + b[i] + c[i]` (`c` may be empty: then `a[i] + b[i]`), summed left to right.
 /// Every slice has `dst`'s length, which lets the loop vectorise.
 #[inline(always)]
@@ -1222,13 +1286,32 @@ fn add2(dst: &mut [f32], a: &[f32], b: &[f32]) {
 /// The GRU state update of one row, `h' = n + z * (h - n)`, from its activated gates `g`
 /// (`r, z, n` blocks of `h.len()`): written to the new state and the step's output.
 #[inline(always)]
-fn gru_update(g: &[f32], h: &[f32], next: &mut [f32], out: &mut [f32]) {
+fn gru_update(g: [&mut [f32]; 3], h: &[f32], next: &mut [f32], out: &mut [f32]) {
+    let [_, z, n] = g;
     let d = h.len();
+    let (z, n) = (&z[..d], &n[..d]);
     for j in 0..d {
-        let n = g[2 * d + j];
-        let v = n + g[d + j] * (h[j] - n);
+        let v = n[j] + z[j] * (h[j] - n[j]);
         next[j] = v;
         out[j] = v;
+    }
+}
+
+/// The first `N` gate blocks (of `w` values) of a row of this step: where the workspace keeps
+/// them (`(save, row)` with `save`: the member's pieces of row `row` of the joined gates) or
+/// in the member's one-step buffer (`step_row`, the blocks side by side).
+#[inline(always)]
+fn gate_blocks<'g, const N: usize>(
+    saved: &'g mut ColumnPieces<'_>,
+    step_row: &'g mut [f32],
+    (save, row): (bool, usize),
+    w: usize,
+) -> [&'g mut [f32]; N] {
+    if save {
+        saved.row_blocks::<N>(row)
+    } else {
+        let mut blocks = step_row.chunks_exact_mut(w);
+        std::array::from_fn(|_| blocks.next().expect("N blocks"))
     }
 }
 
@@ -1385,7 +1468,8 @@ mod tests {
             batch_major: false,
         };
         let alone = problem.forward_split(true, Split::even(h, 1));
-        let alone_grads = problem.backward(&alone, Segment::whole(&dy, h), &dh_n, &dc_n, true);
+        let alone_grads =
+            problem.backward(alone.clone(), Segment::whole(&dy, h), &dh_n, &dc_n, true);
         for count in 2..=4 {
             let split = Split::even(h, count);
             assert!(split.count() > 1, "{kind:?} with {h} units splits");
@@ -1394,7 +1478,8 @@ mod tests {
             assert_eq!(team.packed, alone.packed, "outputs and final state, {what}");
             // Three members are also asked for no dX: none comes back, the rest is the same.
             let need_dx = count != 3;
-            let grads = problem.backward(&team, Segment::whole(&dy, h), &dh_n, &dc_n, need_dx);
+            let grads =
+                problem.backward(team.clone(), Segment::whole(&dy, h), &dh_n, &dc_n, need_dx);
             if need_dx {
                 assert_eq!(grads.dx, alone_grads.dx, "dx, {what}");
             } else {
@@ -1460,8 +1545,13 @@ mod tests {
                 alone.packed[rows..],
                 "final state, {what}"
             );
-            let grads =
-                batch_major.backward(&forward, Segment::whole(&dy_bm, h), &dh_n, &dc_n, true);
+            let grads = batch_major.backward(
+                forward.clone(),
+                Segment::whole(&dy_bm, h),
+                &dh_n,
+                &dc_n,
+                true,
+            );
             assert_eq!(
                 swap_seq_batch(&grads.dx, batch, seq, d_input),
                 alone_grads.dx,
