@@ -301,10 +301,9 @@ impl<B: Backend> Backward<B, 7> for FusedBackward {
         } = spec.dims;
         let dirs = spec.dirs;
         let rows = seq * batch;
-        let packed = read_data::<B>(grad);
-        let packed = packed
-            .as_slice::<f32>()
-            .expect("the fused op's gradient is f32");
+        // Read in place where the backend allows (a contiguous flex tensor), as the inputs are.
+        let packed = HostTensor::read::<B>(grad);
+        let packed = packed.values();
         let (dy, finals) = packed.split_at(rows * dirs * h);
         let has_cell = spec.kind.has_cell();
         // An input that needs no gradient (a first layer's `x` that does not require one)
