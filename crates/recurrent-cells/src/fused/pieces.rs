@@ -1,6 +1,8 @@
-//! Rows of a matrix cut into disjoint column pieces and dealt out to the threads that fill
-//! them in place: a team's members (their units' columns of each gate block) or a
-//! bidirectional layer's two directions (their halves of each output row).
+//! Work dealt out to threads: the rows of a matrix cut into disjoint column pieces for the
+//! threads that fill them in place (a team's members: their units' columns of each gate
+//! block; a bidirectional layer's two directions: their halves of each output row), and any
+//! per-thread share behind a lock that its thread takes it from (a direction's forward
+//! workspace, which its backward consumes).
 
 use std::sync::{Mutex, PoisonError};
 
