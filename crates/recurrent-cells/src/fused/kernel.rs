@@ -613,16 +613,11 @@ impl Problem<'_> {
                                     (save, self.row(t, b)),
                                     w,
                                 );
-                                for (k, g) in [&mut *r, &mut *z].into_iter().enumerate() {
-                                    let cols = k * w..(k + 1) * w;
-                                    add3(
-                                        g,
-                                        &xs_row[cols.clone()],
-                                        &bias[cols.clone()],
-                                        &hp_row[cols],
-                                    );
-                                    sigmoid_in_place(g);
-                                }
+                                pre_activate(
+                                    [&mut *r, &mut *z],
+                                    (xs_row, &bias, hp_row),
+                                    |_, g| sigmoid_in_place(g),
+                                );
                                 let own_b = &own[b * w..][..w];
                                 for j in 0..w {
                                     rh_b[j] = r[j] * own_b[j];
@@ -673,23 +668,18 @@ impl Problem<'_> {
                                             place,
                                             w,
                                         );
-                                        for (k, g) in [&mut *gi, &mut *gf, &mut *go, &mut *gg]
-                                            .into_iter()
-                                            .enumerate()
-                                        {
-                                            let cols = k * w..(k + 1) * w;
-                                            add3(
-                                                g,
-                                                &xs_row[cols.clone()],
-                                                &bias[cols.clone()],
-                                                &hp_row[cols],
-                                            );
-                                            if k < 3 {
-                                                sigmoid_in_place(g);
-                                            } else {
-                                                tanh_in_place(g);
-                                            }
-                                        }
+                                        pre_activate(
+                                            [&mut *gi, &mut *gf, &mut *go, &mut *gg],
+                                            (xs_row, &bias, hp_row),
+                                            // i, f, o through the sigmoid, the candidate through tanh.
+                                            |k, g| {
+                                                if k < 3 {
+                                                    sigmoid_in_place(g)
+                                                } else {
+                                                    tanh_in_place(g)
+                                                }
+                                            },
+                                        );
                                         let cb = &mut c[b * w..][..w];
                                         extra[slot(b) * w..][..w].copy_from_slice(cb);
                                         let tc = &mut tanh_c[slot(b) * w..][..w];
@@ -712,16 +702,11 @@ impl Problem<'_> {
                                             place,
                                             w,
                                         );
-                                        for (k, g) in [&mut *r, &mut *z].into_iter().enumerate() {
-                                            let cols = k * w..(k + 1) * w;
-                                            add3(
-                                                g,
-                                                &xs_row[cols.clone()],
-                                                &bias[cols.clone()],
-                                                &hp_row[cols],
-                                            );
-                                            sigmoid_in_place(g);
-                                        }
+                                        pre_activate(
+                                            [&mut *r, &mut *z],
+                                            (xs_row, &bias, hp_row),
+                                            |_, g| sigmoid_in_place(g),
+                                        );
                                         let hn = &mut extra[slot(b) * w..][..w];
                                         add2(hn, &hp_row[2 * w..], b_hn);
                                         add3(n, &xs_row[2 * w..], &bias[2 * w..gw], &[]);
@@ -1281,6 +1266,22 @@ fn add3(dst: &mut [f32], a: &[f32], b: &[f32], c: &[f32]) {
 #[inline(always)]
 fn add2(dst: &mut [f32], a: &[f32], b: &[f32]) {
     add3(dst, a, b, &[]);
+}
+
+/// Gate blocks `0..N` of a row (`blocks`, each `w` long): the input projection, the folded
+/// bias and the hidden product added block by block (`(xs_row, bias, hp_row)`, the blocks
+/// side by side in each), then `activate(k, block)` in place.
+#[inline(always)]
+fn pre_activate<const N: usize>(
+    blocks: [&mut [f32]; N],
+    (xs_row, bias, hp_row): (&[f32], &[f32], &[f32]),
+    activate: impl Fn(usize, &mut [f32]),
+) {
+    for (k, g) in blocks.into_iter().enumerate() {
+        let cols = k * g.len()..(k + 1) * g.len();
+        add3(g, &xs_row[cols.clone()], &bias[cols.clone()], &hp_row[cols]);
+        activate(k, g);
+    }
 }
 
 /// The GRU state update of one row, `h' = n + z * (h - n)`, from its activated gates `g`
