@@ -1,20 +1,26 @@
 //! The fused recurrent op as a burn backend extension: the host kernel on flex and ndarray,
-//! and its own backward node on autodiff.
+//! and its own backward nodes on autodiff.
 //!
 //! One op runs one layer over the whole sequence, in one direction or, for a bidirectional
-//! layer, both (at once, each direction on one thread, when rayon has two). Its output packs
-//! everything the layer returns into one flat tensor, because an autodiff node has one
-//! output: the outputs of every step, `[seq * batch, dirs * H]` (rows in the input's layout,
-//! time- or batch-major; the directions side by side, as a bidirectional layer returns them),
-//! then `h_n` (`[dirs, batch, H]`), then `c_n` (the same; zeros for cells without one).
-//! Slicing the pack apart is differentiable, so gradients from the outputs and from the final
-//! state both reach the op's backward.
+//! layer, both (at once, each direction on one thread, when rayon has two). It returns two
+//! flat tensors: the outputs of every step, `[seq * batch, dirs * H]` (rows in the input's
+//! layout, time- or batch-major; the directions side by side, as a bidirectional layer returns
+//! them), and the final states, `h_n` then `c_n` (`[dirs, batch, H]` each; zeros for cells
+//! without a cell state).
+//!
+//! An autodiff node has one output, so on autodiff the op is two nodes: the op's own node,
+//! whose output is the final states and whose parents are the op's inputs, and an outputs node
+//! hanging off it. Being the final states' child, the outputs node runs its backward first: it
+//! hands the outputs' gradient to the op's node through a shared slot (registering zeros, the
+//! size of the small final states, for its parent) instead of through burn's slicing of one
+//! packed tensor, whose backward builds a zero tensor the size of all the outputs for each
+//! part that gets a gradient and copies the part into it.
 
 // burn-ndarray is deprecated in burn 0.22 but still a supported backend.
 #![allow(deprecated)]
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -53,15 +59,20 @@ pub struct FusedSpec {
 }
 
 impl FusedSpec {
-    /// Length of the op's flat output: the outputs, `h_n` and `c_n`.
-    pub fn packed_len(&self) -> usize {
+    /// Length of the op's flat outputs, `[seq * batch, dirs * H]`.
+    pub fn outputs_len(&self) -> usize {
         let Dims {
             seq,
             batch,
             d_hidden,
             ..
         } = self.dims;
-        (seq + 2) * batch * self.dirs * d_hidden
+        seq * batch * self.dirs * d_hidden
+    }
+
+    /// Length of the op's flat final states: `h_n`, then `c_n`, `[dirs, batch, H]` each.
+    pub fn finals_len(&self) -> usize {
+        2 * self.dims.batch * self.dirs * self.dims.d_hidden
     }
 }
 
@@ -78,8 +89,9 @@ pub trait FusedRecurrentBackend: Backend {
     ///   `w_ih`: `[dirs, d_input, G * H]`; `w_hh`: `[dirs, H, G * H]`; `b_ih`, `b_hh`: `[dirs,
     ///   G * H]`; `h0`, `c0`: `[dirs, batch, H]` (each may leave out a leading 1)
     ///
-    /// Returns the flat `[spec.packed_len()]`: the outputs `[seq * batch, dirs * H]` (rows in
-    /// `x`'s order), then `h_n` and `c_n`, each `[dirs, batch, H]`.
+    /// Returns the flat outputs, `[spec.outputs_len()]` (`[seq * batch, dirs * H]`, rows in
+    /// `x`'s order), and the flat final states, `[spec.finals_len()]` (`h_n`, then `c_n`,
+    /// each `[dirs, batch, H]`).
     #[allow(clippy::too_many_arguments)]
     fn fused_recurrent(
         x: FloatTensor<Self>,
@@ -90,11 +102,14 @@ pub trait FusedRecurrentBackend: Backend {
         h0: FloatTensor<Self>,
         c0: FloatTensor<Self>,
         spec: FusedSpec,
-    ) -> FloatTensor<Self> {
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
         let device = x.device();
         let host = Host::read::<Self>([x, w_ih, w_hh, b_ih, b_hh, h0, c0], spec);
-        let (_, output) = host.forward(false);
-        Self::float_from_data(output, &device)
+        let (_, outputs, finals) = host.forward(false);
+        (
+            Self::float_from_data(outputs, &device),
+            Self::float_from_data(finals, &device),
+        )
     }
 }
 
@@ -161,26 +176,28 @@ impl Host {
 
     /// Runs every direction forward (two at once, each on one of rayon's threads, when there
     /// are two and this is not one of them); with `save`, keeping their workspaces. Returns
-    /// them and the op's flat output: outputs `[seq * batch, dirs * H]`, `h_n`, `c_n`
-    /// (`[dirs, batch, H]` each). Two directions write their outputs into their columns of
-    /// it in place; one direction's own pack already is it.
-    fn forward(&self, save: bool) -> (Vec<Forward>, TensorData) {
-        let len = self.spec.packed_len();
+    /// them and the op's flat outputs, `[seq * batch, dirs * H]`, and final states, `h_n`
+    /// then `c_n` (`[dirs, batch, H]` each). Two directions write their outputs into their
+    /// columns in place; one direction's own pack already holds them, followed by its final
+    /// state.
+    fn forward(&self, save: bool) -> (Vec<Forward>, TensorData, TensorData) {
+        let (outputs_len, finals_len) = (self.spec.outputs_len(), self.spec.finals_len());
         let dirs = self.spec.dirs;
         if dirs == 1 {
             let mut forward = self.problem(0).forward(save);
-            let packed = std::mem::take(&mut forward.packed);
-            return (vec![forward], TensorData::new(packed, [len]));
+            let mut outputs = std::mem::take(&mut forward.packed);
+            let finals = outputs.split_off(outputs_len);
+            return (
+                vec![forward],
+                TensorData::new(outputs, [outputs_len]),
+                TensorData::new(finals, [finals_len]),
+            );
         }
         let Dims {
-            seq,
-            batch,
-            d_hidden: h,
-            ..
+            batch, d_hidden: h, ..
         } = self.spec.dims;
-        let rows = seq * batch;
-        let mut packed = vec![0.0; len];
-        let (outputs, finals) = packed.split_at_mut(rows * dirs * h);
+        let mut outputs = vec![0.0; outputs_len];
+        let mut finals = vec![0.0; finals_len];
         // Each direction's columns of every output row.
         let rows_of = outputs.chunks_exact_mut((dirs * h).max(1));
         let columns = pieces::handout(pieces::deal(rows_of, &vec![h; dirs], 1));
@@ -195,7 +212,11 @@ impl Host {
                     .copy_from_slice(&forward.packed[k * batch * h..][..batch * h]);
             }
         }
-        (forwards, TensorData::new(packed, [len]))
+        (
+            forwards,
+            TensorData::new(outputs, [outputs_len]),
+            TensorData::new(finals, [finals_len]),
+        )
     }
 }
 
@@ -265,11 +286,34 @@ fn read_data<B: Backend>(tensor: FloatTensor<B>) -> TensorData {
         .convert::<f32>()
 }
 
-/// What the backward node keeps: the inputs and the forward workspace.
+/// The gradient of the op's outputs, left by the outputs node's backward for the op's own
+/// node (empty when no gradient reached the outputs).
+#[derive(Clone, Default)]
+struct OutputsGrad(Arc<Mutex<Option<HostTensor>>>);
+
+impl OutputsGrad {
+    fn put(&self, grad: HostTensor) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(grad);
+    }
+
+    fn take(&self) -> Option<HostTensor> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+impl fmt::Debug for OutputsGrad {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OutputsGrad")
+    }
+}
+
+/// What the op's backward node keeps: the inputs, the forward workspace, and the slot the
+/// outputs' gradient arrives in.
 #[derive(Clone)]
 struct Saved {
     host: Arc<Host>,
     forwards: Arc<Vec<Forward>>,
+    outputs_grad: OutputsGrad,
 }
 
 impl fmt::Debug for Saved {
@@ -285,9 +329,15 @@ impl<B: Backend> Backward<B, 7> for FusedBackward {
     type State = Saved;
 
     fn backward(self, ops: Ops<Self::State, 7>, grads: &mut Gradients, _: &mut Checkpointer) {
+        // The final states' gradient: always registered by the time this runs, at least the
+        // outputs node's zeros (see the module doc).
         let grad = grads.consume::<B>(&ops.node);
         let device = grad.device();
-        let Saved { host, forwards } = ops.state;
+        let Saved {
+            host,
+            forwards,
+            outputs_grad,
+        } = ops.state;
         // The backward overwrites the saved gates with gradients, so it takes the workspace
         // (shared only if the state was cloned, and then copied).
         let forwards = Arc::try_unwrap(forwards).unwrap_or_else(|shared| shared.as_ref().clone());
@@ -301,10 +351,17 @@ impl<B: Backend> Backward<B, 7> for FusedBackward {
         } = spec.dims;
         let dirs = spec.dirs;
         let rows = seq * batch;
-        // Read in place where the backend allows (a contiguous flex tensor), as the inputs are.
-        let packed = HostTensor::read::<B>(grad);
-        let packed = packed.values();
-        let (dy, finals) = packed.split_at(rows * dirs * h);
+        // Read in place where the backend allows (a contiguous flex tensor), as the inputs are;
+        // outputs that no gradient reached get zeros.
+        let finals = HostTensor::read::<B>(grad);
+        let finals = finals.values();
+        let outputs_grad = outputs_grad.take().unwrap_or_else(|| {
+            HostTensor::Data(TensorData::new(
+                vec![0.0f32; rows * dirs * h],
+                [rows * dirs * h],
+            ))
+        });
+        let dy = outputs_grad.values();
         let has_cell = spec.kind.has_cell();
         // An input that needs no gradient (a first layer's `x` that does not require one)
         // skips the product for it, as PyTorch's backward does.
@@ -402,25 +459,63 @@ impl<B: Backend + FusedRecurrentBackend, C: CheckpointStrategy> FusedRecurrentBa
         h0: FloatTensor<Self>,
         c0: FloatTensor<Self>,
         spec: FusedSpec,
-    ) -> FloatTensor<Self> {
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let finals_len = spec.finals_len();
         let inputs = [x, w_ih, w_hh, b_ih, b_hh, h0, c0];
         let nodes = inputs.each_ref().map(|t| t.node());
-        match FusedBackward.prepare::<C>(nodes).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => {
-                let device = inputs[0].primitive().device();
-                let host = Host::read::<B>(inputs.map(|t| t.into_primitive()), spec);
-                let (forwards, output) = host.forward(true);
-                let output = B::float_from_data(output, &device);
-                let saved = Saved {
-                    host: Arc::new(host),
-                    forwards: Arc::new(forwards),
-                };
-                prep.finish(saved, output)
-            }
-            OpsKind::UnTracked(prep) => {
-                let [x, w_ih, w_hh, b_ih, b_hh, h0, c0] = inputs.map(|t| t.into_primitive());
-                prep.finish(B::fused_recurrent(x, w_ih, w_hh, b_ih, b_hh, h0, c0, spec))
-            }
+        let (outputs, finals, outputs_grad) =
+            match FusedBackward.prepare::<C>(nodes).compute_bound().stateful() {
+                OpsKind::Tracked(prep) => {
+                    let device = inputs[0].primitive().device();
+                    let host = Host::read::<B>(inputs.map(|t| t.into_primitive()), spec);
+                    let (forwards, outputs, finals) = host.forward(true);
+                    let outputs_grad = OutputsGrad::default();
+                    let saved = Saved {
+                        host: Arc::new(host),
+                        forwards: Arc::new(forwards),
+                        outputs_grad: outputs_grad.clone(),
+                    };
+                    let finals = prep.finish(saved, B::float_from_data(finals, &device));
+                    (B::float_from_data(outputs, &device), finals, outputs_grad)
+                }
+                OpsKind::UnTracked(prep) => {
+                    let [x, w_ih, w_hh, b_ih, b_hh, h0, c0] = inputs.map(|t| t.into_primitive());
+                    let (outputs, finals) =
+                        B::fused_recurrent(x, w_ih, w_hh, b_ih, b_hh, h0, c0, spec);
+                    (outputs, prep.finish(finals), OutputsGrad::default())
+                }
+            };
+        // The outputs node, a child of the final states (so its backward runs before the op's).
+        let outputs = match OutputsBackward
+            .prepare::<C>([finals.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((outputs_grad, finals_len), outputs),
+            OpsKind::UnTracked(prep) => prep.finish(outputs),
+        };
+        (outputs, finals)
+    }
+}
+
+/// The backward of the op's outputs node: hands the outputs' gradient to the op's own node and
+/// gives the final states (its parent) zeros, so that the op's node always finds a gradient.
+#[derive(Debug)]
+struct OutputsBackward;
+
+impl<B: Backend> Backward<B, 1> for OutputsBackward {
+    /// The slot, and the final states' length.
+    type State = (OutputsGrad, usize);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let device = grad.device();
+        let dtype = grad.dtype();
+        let (slot, finals_len) = ops.state;
+        slot.put(HostTensor::read::<B>(grad));
+        if let Some(parent) = &ops.parents[0] {
+            let zeros = B::float_zeros([finals_len].into(), &device, dtype.into());
+            grads.register::<B>(parent.id, zeros);
         }
     }
 }

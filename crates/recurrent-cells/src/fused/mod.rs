@@ -320,7 +320,7 @@ pub(crate) fn run(
         batch_major,
         dirs,
     };
-    let packed = <Dispatch as FusedRecurrentBackend>::fused_recurrent(
+    let (outputs, finals) = <Dispatch as FusedRecurrentBackend>::fused_recurrent(
         x.into_dispatch(),
         w_ih,
         w_hh,
@@ -330,23 +330,19 @@ pub(crate) fn run(
         c0,
         spec,
     );
-    let packed = Tensor::<1>::from_dispatch(packed);
     RUNS.fetch_add(dirs, Ordering::Relaxed);
     let width = dirs * h;
-    let outputs = seq * batch * width;
-    let output = packed
-        .clone()
-        .narrow(0, 0, outputs)
-        .reshape(if batch_major {
-            [batch, seq, width]
-        } else {
-            [seq, batch, width]
-        });
-    // h_n of direction d, then its c_n (LSTM): `[dirs, batch, H]` each after the outputs.
+    let output = Tensor::<1>::from_dispatch(outputs).reshape(if batch_major {
+        [batch, seq, width]
+    } else {
+        [seq, batch, width]
+    });
+    // h_n of direction d, then its c_n (LSTM): `[dirs, batch, H]` each.
+    let finals = Tensor::<1>::from_dispatch(finals);
     let part = |k: usize, d: usize| {
-        packed
+        finals
             .clone()
-            .narrow(0, outputs + (k * dirs + d) * batch * h, batch * h)
+            .narrow(0, (k * dirs + d) * batch * h, batch * h)
             .reshape([batch, h])
     };
     let finals = (0..dirs)
