@@ -158,16 +158,14 @@ impl Drop for Saved {
 struct MemberSaved {
     /// Per kind: LSTM the previous cell state; GRU (reset after) `h W_hn + b_hn`; GRU (reset
     /// before) `r * h_prev`; `[seq, batch, w]` (RNN: empty, its gates are its output).
+    /// (LSTM's `tanh(c_t)` is not kept: the backward recomputes it from the saved gates and
+    /// previous cell state, bit for bit, which costs less than the memory.)
     extra: Vec<f32>,
-    /// LSTM: `tanh(c_t)`, `[seq, batch, w]` (empty otherwise).
-    tanh_c: Vec<f32>,
 }
 
 impl Drop for MemberSaved {
     fn drop(&mut self) {
-        for buffer in [&mut self.extra, &mut self.tanh_c] {
-            pool::give(std::mem::take(buffer));
-        }
+        pool::give(std::mem::take(&mut self.extra));
     }
 }
 
@@ -555,11 +553,8 @@ impl Problem<'_> {
         } else {
             pool::take(kept_steps * batch * w)
         };
-        let mut tanh_c = if kind.has_cell() {
-            pool::take(kept_steps * batch * w)
-        } else {
-            Vec::new()
-        };
+        // LSTM: this step's tanh(c_t).
+        let mut tanh_c = vec![0.0; if kind.has_cell() { batch * w } else { 0 }];
         let mut c = if kind.has_cell() {
             columns(self.c0, h, u0, w)
         } else {
@@ -682,7 +677,7 @@ impl Problem<'_> {
                                         );
                                         let cb = &mut c[b * w..][..w];
                                         extra[slot(b) * w..][..w].copy_from_slice(cb);
-                                        let tc = &mut tanh_c[slot(b) * w..][..w];
+                                        let tc = &mut tanh_c[b * w..][..w];
                                         for j in 0..w {
                                             cb[j] = gf[j] * cb[j] + gi[j] * gg[j];
                                             tc[j] = cb[j];
@@ -761,7 +756,7 @@ impl Problem<'_> {
             member.wait();
         }
         let saved = if save {
-            MemberSaved { extra, tanh_c }
+            MemberSaved { extra }
         } else {
             MemberSaved::default()
         };
@@ -984,6 +979,8 @@ impl Problem<'_> {
         let first_final = usize::from(second.is_some());
         let mut direct = vec![0.0; batch * w];
         let mut through = vec![0.0; batch * w];
+        // LSTM: a row's tanh(c_t), recomputed.
+        let mut tanh_c = vec![0.0; if kind.has_cell() { w } else { 0 }];
         let mut drh = vec![0.0; if second.is_some() { batch * w } else { 0 }];
 
         for (i, s) in (0..seq).rev().enumerate() {
@@ -1027,9 +1024,15 @@ impl Problem<'_> {
                                 }
                                 CellKind::Lstm => {
                                     let c_prev = &saved.extra[row * w..][..w];
-                                    let tc = &saved.tanh_c[row * w..][..w];
                                     let dc_b = &mut dc[b * w..][..w];
                                     let [di, df, d_o, dg] = dxp.row_blocks::<4>(row);
+                                    // tanh(c_t) as the forward computed it: the same
+                                    // operations in the same order, so the same bits.
+                                    let tc = &mut tanh_c[..w];
+                                    for j in 0..w {
+                                        tc[j] = df[j] * c_prev[j] + di[j] * dg[j];
+                                    }
+                                    tanh_in_place(tc);
                                     for j in 0..w {
                                         let (i, f, o, gg) = (di[j], df[j], d_o[j], dg[j]);
                                         let dht = dh_b[j] + dy_b[j];
