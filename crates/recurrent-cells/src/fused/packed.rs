@@ -14,9 +14,11 @@ const NR: usize = 32;
 /// (Taller blocks, with the rows packed, measured no faster on AVX-512: at 4 rows the kernel
 /// already runs at the FMA peak.)
 const MR: usize = 4;
-/// Panel rows per chunk: 128 x 32 floats (16 KiB) stay in the L1 cache while every row
-/// block of the left operand passes over them.
-const KC: usize = 128;
+/// Panel rows per chunk: 512 x 32 floats (64 KiB) stay in the L2 cache while every row
+/// block of the left operand passes over them. Each chunk costs every row block a reload and
+/// a store of its sums: 128-row chunks (16 KiB, L1-sized) made the per-step products of a
+/// 512-wide input (config C's second layer) 4-8% slower.
+const KC: usize = 512;
 /// Multiply-adds above which a product runs on two threads.
 const PARALLEL_MACS: usize = 4 << 20;
 
@@ -245,7 +247,7 @@ impl pulp::WithSimd for Kernel<'_, '_> {
             // 32 registers hold four rows of two.
             let block = if vectors == 4 { 2 } else { MR };
             // The panel is read in chunks of `KC` rows, each chunk once for every row block
-            // while it sits in the L1 cache; the sums carry over from chunk to chunk, so
+            // while it sits in the L2 cache; the sums carry over from chunk to chunk, so
             // every output still adds its products in order (the same bits as one pass).
             let chunk = if vectors == 0 { k.max(1) } else { KC };
             let mut k0 = 0;
