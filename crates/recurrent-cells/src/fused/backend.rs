@@ -31,7 +31,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, TensorMetadata, backend_extension};
 use burn::tensor::{TensorData, try_read_sync};
 
-use super::kernel::{CellKind, Dims, Forward, Grads, Problem};
+use super::kernel::{CellKind, Dims, Forward, Grads, InputGrad, Problem};
 use super::packed::Segment;
 use super::pieces;
 use super::team;
@@ -364,8 +364,14 @@ impl<B: Backend> Backward<B, 7> for FusedBackward {
         let dy = outputs_grad.values();
         let has_cell = spec.kind.has_cell();
         // An input that needs no gradient (a first layer's `x` that does not require one)
-        // skips the product for it, as PyTorch's backward does.
+        // skips the product for it, as PyTorch's backward does. Both directions read `x`:
+        // their products add into one `dX` after both.
         let need_dx = ops.parents[0].is_some();
+        let input = match (need_dx, dirs) {
+            (false, _) => InputGrad::Skip,
+            (true, 1) => InputGrad::Compute,
+            (true, _) => InputGrad::Defer,
+        };
         // Direction d's gradients of its outputs (its columns, read in place) and final state.
         let backward = |d: usize| {
             let dy_d = Segment {
@@ -381,20 +387,24 @@ impl<B: Backend> Backward<B, 7> for FusedBackward {
                 &[]
             };
             host.problem(d)
-                .backward(pieces::take(&forwards, d), dy_d, dh_n, dc_n, need_dx)
+                .backward(pieces::take(&forwards, d), dy_d, dh_n, dc_n, input)
         };
-        let grads_of: Vec<Grads> = each_direction(dirs, backward);
+        let mut grads_of: Vec<Grads> = each_direction(dirs, backward);
         let gh = spec.kind.n_gates() * h;
-        // The directions' gradients stacked, moved rather than copied (x's summed: both
-        // directions read it); a bias-free or cell-free part is zeros.
+        // The directions' gradients stacked, moved rather than copied; a bias-free or
+        // cell-free part is zeros.
         let mut parts: [Vec<f32>; 7] = Default::default();
+        if input == InputGrad::Defer {
+            parts[0] = vec![0.0; rows * d_input];
+            for (d, g) in grads_of.iter_mut().enumerate() {
+                host.problem(d)
+                    .add_input_grad(&mut parts[0], &g.dx_pre, d > 0);
+                g.recycle();
+            }
+        }
         for g in grads_of {
-            if parts[0].is_empty() {
+            if input == InputGrad::Compute {
                 parts[0] = g.dx;
-            } else if need_dx {
-                for (a, b) in parts[0].iter_mut().zip(&g.dx) {
-                    *a += b;
-                }
             }
             let dc0 = if has_cell {
                 g.dc0

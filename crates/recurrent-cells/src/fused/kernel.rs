@@ -224,7 +224,8 @@ struct MemberForward {
 struct MemberGrads {
     /// The input-side bias gradient of its units, `[G * w]` (empty without biases).
     db_x: Vec<f32>,
-    /// The hidden-side one (GRU reset after; empty otherwise).
+    /// The hidden-side one of the candidate block, `[w]` (GRU reset after; empty otherwise:
+    /// the other blocks' equal the input side's).
     db_h: Vec<f32>,
     /// `[batch, w]`.
     dh0: Vec<f32>,
@@ -232,11 +233,30 @@ struct MemberGrads {
     dc0: Vec<f32>,
 }
 
+/// What [`Problem::backward`] does about the gradient of the layer's input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputGrad {
+    /// None is needed (a first layer whose `x` does not require one, as PyTorch's backward
+    /// skips it): no product.
+    Skip,
+    /// `dX` into [`Grads::dx`].
+    Compute,
+    /// The gradients of the input-side pre-activations are handed back in
+    /// [`Grads::dx_pre`] for the caller to multiply with [`Problem::add_input_grad`]: a
+    /// bidirectional layer adds both directions' products into one `dX` after both, each
+    /// product on every core, rather than two `dX` buffers summed afterwards.
+    Defer,
+}
+
 /// Gradients of one layer and direction.
 #[derive(Debug, Clone)]
 pub struct Grads {
-    /// `[seq, batch, d_input]` (empty when not asked for).
+    /// `[seq, batch, d_input]` (empty unless [`InputGrad::Compute`]).
     pub dx: Vec<f32>,
+    /// The gradients of the input-side pre-activations, `[seq * batch, G * H]` in the
+    /// outputs' row order (empty unless [`InputGrad::Defer`]; a pooled buffer: give it back
+    /// with [`Grads::recycle`]).
+    pub dx_pre: Vec<f32>,
     /// `[d_input, G * H]`.
     pub dw_ih: Vec<f32>,
     /// `[H, G * H]`.
@@ -249,6 +269,13 @@ pub struct Grads {
     pub dh0: Vec<f32>,
     /// `[batch, H]` (LSTM; empty otherwise).
     pub dc0: Vec<f32>,
+}
+
+impl Grads {
+    /// Gives [`Grads::dx_pre`]'s buffer back to the kernels' pool.
+    pub fn recycle(&mut self) {
+        pool::give(std::mem::take(&mut self.dx_pre));
+    }
 }
 
 impl Problem<'_> {
@@ -768,16 +795,15 @@ impl Problem<'_> {
     /// direction's columns of both) and of the final state (`dh_n`, `dc_n: [batch, H]`; `dc_n` empty unless LSTM).
     ///
     /// `forward` is this problem's forward pass run with `save`, consumed: its saved gates
-    /// become the gradients of the pre-activations in place. Without `need_dx` (an input
-    /// that needs no gradient, as PyTorch's first layer when `x` does not require one) the
-    /// product for `dX` is skipped and [`Grads::dx`] is empty.
+    /// become the gradients of the pre-activations in place. `input` says what becomes of
+    /// the input's gradient (see [`InputGrad`]).
     pub fn backward(
         &self,
         mut forward: Forward,
         dy: Segment<'_>,
         dh_n: &[f32],
         dc_n: &[f32],
-        need_dx: bool,
+        input: InputGrad,
     ) -> Grads {
         self.check();
         let saved = forward
@@ -822,43 +848,38 @@ impl Problem<'_> {
         let first = Exchange::new(&traded(if reset_before { 1 } else { kind.n_gates() }));
         let second = reset_before.then(|| Exchange::new(&traded(2)));
         // Gradients of the pre-activations on the input side (over the saved gates); on the
-        // hidden side they differ only for GRU (reset after), whose candidate sees r * (h W_hn
-        // + b_hn). The members write their columns of both in place. Written for every row:
-        // padding's are zeros.
+        // hidden side they differ only for GRU (reset after), and only in the candidate's
+        // block, which sees r * (h W_hn + b_hn): that block alone is kept apart (`dhn`,
+        // `[rows, H]`). The members write their columns of both in place. Written for every
+        // row: padding's are zeros.
         let n_gates = kind.n_gates();
         let separate_hidden = kind == (CellKind::Gru { reset_after: true });
         assert_eq!(dxp.len(), rows * gh, "saved gates");
-        let mut dhp_own = if separate_hidden {
-            pool::take(rows * gh)
+        let mut dhn = if separate_hidden {
+            pool::take(rows * h)
         } else {
             Vec::new()
         };
         let dxp_pieces = ColumnPieces::cut(&mut dxp, split, n_gates);
-        let dhp_pieces = ColumnPieces::cut(&mut dhp_own, split, n_gates);
+        let dhn_pieces = ColumnPieces::cut(&mut dhn, split, 1);
         let parts = team::run(count, |member| {
             let mut dxp = ColumnPieces::take(&dxp_pieces, member.index);
-            let mut dhp = ColumnPieces::take(&dhp_pieces, member.index);
+            let mut dhn = ColumnPieces::take(&dhn_pieces, member.index);
             self.backward_member(
                 member,
                 split,
                 (&saved.members[member.index], &saved.h_prev),
                 (dy, dh_n, dc_n),
                 (&first, second.as_ref()),
-                (&mut dxp, &mut dhp),
+                (&mut dxp, &mut dhn),
             )
         });
-        let dhp: &[f32] = if separate_hidden { &dhp_own } else { &dxp };
         let h_prev = &saved.h_prev;
 
         let mut dx = Vec::new();
-        if need_dx {
+        if input == InputGrad::Compute {
             dx = vec![0.0; rows * d_input];
-            matmul(
-                MatMut::new(&mut dx, rows, d_input),
-                MatRef::new(&dxp, rows, gh),
-                MatRef::new(&transposed(self.w_ih, d_input, gh), gh, d_input),
-                false,
-            );
+            self.add_input_grad(&mut dx, &dxp, false);
         }
         let mut dw_ih = vec![0.0; d_input * gh];
         matmul(
@@ -868,26 +889,33 @@ impl Problem<'_> {
             false,
         );
         let mut dw_hh = vec![0.0; h * gh];
-        if reset_before {
-            let rh = interleave(saved.members.iter().map(|p| &p.extra[..]), split, rows, 1);
+        if matches!(kind, CellKind::Gru { .. }) {
+            // r's and z's blocks from the shared gradients; the candidate's from `r * h_prev`
+            // (reset before) or from its own hidden-side gradient (reset after).
             matmul(
                 MatMut::new(&mut dw_hh, h, gh).cols(0, 2 * h),
                 MatRef::new(h_prev, rows, h).t(),
-                MatRef::new(dhp, rows, gh).cols(0, 2 * h),
+                MatRef::new(&dxp, rows, gh).cols(0, 2 * h),
                 false,
             );
+            let (lhs, rhs) = if reset_before {
+                let rh = interleave(saved.members.iter().map(|p| &p.extra[..]), split, rows, 1);
+                (rh, MatRef::new(&dxp, rows, gh).cols(2 * h, h))
+            } else {
+                (Cow::Borrowed(&h_prev[..]), MatRef::new(&dhn, rows, h))
+            };
             matmul(
                 MatMut::new(&mut dw_hh, h, gh).cols(2 * h, h),
-                MatRef::new(&rh, rows, h).t(),
-                MatRef::new(dhp, rows, gh).cols(2 * h, h),
+                MatRef::new(&lhs, rows, h).t(),
+                rhs,
                 false,
             );
-            recycle(rh);
+            recycle(lhs);
         } else {
             matmul(
                 MatMut::new(&mut dw_hh, h, gh),
                 MatRef::new(h_prev, rows, h).t(),
-                MatRef::new(dhp, rows, gh),
+                MatRef::new(&dxp, rows, gh),
                 false,
             );
         }
@@ -896,11 +924,11 @@ impl Problem<'_> {
                 interleave(parts.iter().map(part), split, 1, n_gates).into_owned()
             };
             let db_ih = joined(|p| &p.db_x);
-            let db_hh = if separate_hidden {
-                joined(|p| &p.db_h)
-            } else {
-                db_ih.clone()
-            };
+            let mut db_hh = db_ih.clone();
+            if separate_hidden {
+                let db_hn = interleave(parts.iter().map(|p| &p.db_h[..]), split, 1, 1);
+                db_hh[2 * h..].copy_from_slice(&db_hn);
+            }
             (Some(db_ih), Some(db_hh))
         } else {
             (None, None)
@@ -911,10 +939,16 @@ impl Problem<'_> {
         } else {
             Vec::new()
         };
-        pool::give(dxp);
-        pool::give(dhp_own);
+        pool::give(dhn);
+        let dx_pre = if input == InputGrad::Defer {
+            dxp
+        } else {
+            pool::give(dxp);
+            Vec::new()
+        };
         Grads {
             dx,
+            dx_pre,
             dw_ih,
             dw_hh,
             db_ih,
@@ -924,8 +958,27 @@ impl Problem<'_> {
         }
     }
 
+    /// `dx = dx_pre W_ih^T` (`dx += ...` when `accumulate`): the input's gradient from the
+    /// gradients of the input-side pre-activations (`[seq * batch, G * H]`), one GEMM.
+    pub fn add_input_grad(&self, dx: &mut [f32], dx_pre: &[f32], accumulate: bool) {
+        let Dims {
+            seq,
+            batch,
+            d_input,
+            d_hidden: h,
+        } = self.dims;
+        let (rows, gh) = (seq * batch, self.kind.n_gates() * h);
+        matmul(
+            MatMut::new(dx, rows, d_input),
+            MatRef::new(dx_pre, rows, gh),
+            MatRef::new(&transposed(self.w_ih, d_input, gh), gh, d_input),
+            accumulate,
+        );
+    }
+
     /// One member's backward: the gate gradients of its units over the whole sequence, last
-    /// step first (written into its columns of `dxp` and, GRU reset-after, `dhp`), and the
+    /// step first (written into its columns of `dxp` and, GRU reset-after, of the candidate's
+    /// hidden-side block `dhn`), and the
     /// gradient of its part of the initial state. It reads its forward workspace and the
     /// joined previous states, and trades each step's hidden-side gradients through `first`
     /// (GRU reset-before: then r's and z's through `second`).
@@ -936,7 +989,7 @@ impl Problem<'_> {
         (saved, h_prev): (&MemberSaved, &[f32]),
         (dy, dh_n, dc_n): (Segment<'_>, &[f32], &[f32]),
         (first, second): (&Exchange, Option<&Exchange>),
-        (dxp, dhp): (&mut ColumnPieces<'_>, &mut ColumnPieces<'_>),
+        (dxp, dhn): (&mut ColumnPieces<'_>, &mut ColumnPieces<'_>),
     ) -> MemberGrads {
         let Dims {
             seq,
@@ -973,7 +1026,7 @@ impl Problem<'_> {
         // same order whatever the team's size or the sequences' layout.
         let biased = self.b_ih.is_some();
         let mut db_x = vec![0.0; if biased { gw } else { 0 }];
-        let mut db_h = vec![0.0; if biased && reset_after { gw } else { 0 }];
+        let mut db_h = vec![0.0; if biased && reset_after { w } else { 0 }];
         // Gate blocks whose gradient is final after the first phase (GRU reset-before: r's
         // comes in the second).
         let first_final = usize::from(second.is_some());
@@ -997,7 +1050,7 @@ impl Problem<'_> {
                                 shared_b.fill(0.0);
                                 dxp.fill_row(row);
                                 if reset_after {
-                                    dhp.fill_row(row);
+                                    dhn.fill_row(row);
                                 }
                                 continue;
                             }
@@ -1059,16 +1112,14 @@ impl Problem<'_> {
                                     }
                                     if reset_after {
                                         let hn = &saved.extra[row * w..][..w];
-                                        let [hr, hz, hn_] = dhp.row_blocks::<3>(row);
+                                        let [dhn_b] = dhn.row_blocks::<1>(row);
                                         for j in 0..w {
                                             let r = dr[j];
                                             let dan = dn[j];
                                             dr[j] = dan * hn[j] * r * (1.0 - r);
-                                            hr[j] = dr[j];
-                                            hz[j] = dz[j];
-                                            hn_[j] = dan * r;
+                                            dhn_b[j] = dan * r;
                                         }
-                                        concat_into(shared_b, [&*hr, &*hz, &*hn_]);
+                                        concat_into(shared_b, [&*dr, &*dz, &*dhn_b]);
                                     } else {
                                         shared_b.copy_from_slice(dn);
                                     }
@@ -1079,9 +1130,7 @@ impl Problem<'_> {
                                     add_into(&mut db_x[k * w..][..w], dxp.block(row, k));
                                 }
                                 if reset_after {
-                                    for k in 0..n_gates {
-                                        add_into(&mut db_h[k * w..][..w], dhp.block(row, k));
-                                    }
+                                    add_into(&mut db_h, dhn.block(row, 0));
                                 }
                             }
                         }
@@ -1472,22 +1521,47 @@ mod tests {
             batch_major: false,
         };
         let alone = problem.forward_split(true, Split::even(h, 1));
-        let alone_grads =
-            problem.backward(alone.clone(), Segment::whole(&dy, h), &dh_n, &dc_n, true);
+        let alone_grads = problem.backward(
+            alone.clone(),
+            Segment::whole(&dy, h),
+            &dh_n,
+            &dc_n,
+            InputGrad::Compute,
+        );
         for count in 2..=4 {
             let split = Split::even(h, count);
             assert!(split.count() > 1, "{kind:?} with {h} units splits");
             let team = problem.forward_split(true, split);
             let what = format!("{kind:?}, {count} members");
             assert_eq!(team.packed, alone.packed, "outputs and final state, {what}");
-            // Three members are also asked for no dX: none comes back, the rest is the same.
-            let need_dx = count != 3;
-            let grads =
-                problem.backward(team.clone(), Segment::whole(&dy, h), &dh_n, &dc_n, need_dx);
-            if need_dx {
-                assert_eq!(grads.dx, alone_grads.dx, "dx, {what}");
-            } else {
-                assert!(grads.dx.is_empty(), "dx not asked for, {what}");
+            // Three members are asked for no dX (none comes back), four for the pre-activation
+            // gradients instead (their product is the same dX); the rest is the same.
+            let input = match count {
+                3 => InputGrad::Skip,
+                4 => InputGrad::Defer,
+                _ => InputGrad::Compute,
+            };
+            let mut grads =
+                problem.backward(team.clone(), Segment::whole(&dy, h), &dh_n, &dc_n, input);
+            match input {
+                InputGrad::Compute => assert_eq!(grads.dx, alone_grads.dx, "dx, {what}"),
+                InputGrad::Skip => {
+                    assert!(
+                        grads.dx.is_empty() && grads.dx_pre.is_empty(),
+                        "no dx, {what}"
+                    )
+                }
+                InputGrad::Defer => {
+                    assert!(grads.dx.is_empty(), "dx deferred, {what}");
+                    let mut dx = vec![f32::NAN; alone_grads.dx.len()];
+                    problem.add_input_grad(&mut dx, &grads.dx_pre, false);
+                    assert_eq!(dx, alone_grads.dx, "deferred dx, {what}");
+                    // Accumulating adds the same product again.
+                    problem.add_input_grad(&mut dx, &grads.dx_pre, true);
+                    let doubled: Vec<f32> = alone_grads.dx.iter().map(|v| v + v).collect();
+                    assert_eq!(dx, doubled, "accumulated dx, {what}");
+                    grads.recycle();
+                }
             }
             assert_eq!(grads.dw_ih, alone_grads.dw_ih, "dw_ih, {what}");
             assert_eq!(grads.dw_hh, alone_grads.dw_hh, "dw_hh, {what}");
@@ -1554,7 +1628,7 @@ mod tests {
                 Segment::whole(&dy_bm, h),
                 &dh_n,
                 &dc_n,
-                true,
+                InputGrad::Compute,
             );
             assert_eq!(
                 swap_seq_batch(&grads.dx, batch, seq, d_input),
