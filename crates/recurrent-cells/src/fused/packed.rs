@@ -19,6 +19,8 @@ const MR: usize = 4;
 /// a store of its sums: 128-row chunks (16 KiB, L1-sized) made the per-step products of a
 /// 512-wide input (config C's second layer) 4-8% slower.
 const KC: usize = 512;
+/// Panel rows per unrolled pass of the kernel's inner loop.
+const UNROLL: usize = 8;
 /// Multiply-adds above which a product runs on two threads.
 const PARALLEL_MACS: usize = 4 << 20;
 
@@ -315,9 +317,27 @@ fn block<S: pulp::Simd, const R: usize, const V: usize>(
         }
         let rows: [&[f32]; R] = std::array::from_fn(|r| &segment.row(first + r)[lo - s0..hi - s0]);
         let vectors = &vectors[lo * V..hi * V];
-        for (p, w) in vectors.chunks_exact(V).enumerate() {
+        // `UNROLL` panel rows at a time: every operand cut to a fixed length once, so the
+        // unrolled body indexes without checks or loop branches; the rest one at a time. The
+        // products still add in `p` order.
+        let n = hi - lo;
+        let mut p = 0;
+        while p + UNROLL <= n {
+            let xs: [&[f32]; R] = std::array::from_fn(|r| &rows[r][p..][..UNROLL]);
+            let ws = &vectors[p * V..][..UNROLL * V];
+            for u in 0..UNROLL {
+                for r in 0..R {
+                    let x = simd.splat_f32s(xs[r][u]);
+                    for v in 0..V {
+                        sums[r][v] = simd.mul_add_e_f32s(x, ws[u * V + v], sums[r][v]);
+                    }
+                }
+            }
+            p += UNROLL;
+        }
+        for (q, w) in vectors[p * V..].chunks_exact(V).enumerate() {
             for r in 0..R {
-                let x = simd.splat_f32s(rows[r][p]);
+                let x = simd.splat_f32s(rows[r][p + q]);
                 for v in 0..V {
                     sums[r][v] = simd.mul_add_e_f32s(x, w[v], sums[r][v]);
                 }
