@@ -12,6 +12,12 @@ use std::sync::{Mutex, PoisonError};
 const MIN_FLOATS: usize = 1 << 14;
 /// The most the pool keeps (in floats; 1 GiB).
 const MAX_FLOATS: usize = 1 << 28;
+/// A request is served only by a buffer at most this many times its length. Some buffers
+/// leave the kernels for good (a layer's output becomes the backend's tensor): one that took
+/// a much larger pooled buffer would carry it off, and the next request of that larger size
+/// would fault a fresh one in (a config-C GRU step did so for four 6 MiB and 18 MiB buffers
+/// every call).
+const MAX_SLACK: usize = 2;
 
 /// Kept buffers, oldest first, and their total capacity.
 static POOL: Mutex<(Vec<Vec<f32>>, usize)> = Mutex::new((Vec::new(), 0));
@@ -25,11 +31,12 @@ pub(crate) fn take(len: usize) -> Vec<f32> {
     let reused = {
         let mut pool = POOL.lock().unwrap_or_else(PoisonError::into_inner);
         let (buffers, floats) = &mut *pool;
-        // The smallest buffer that is large enough.
+        // The smallest buffer that is large enough, and not too large.
+        let fits = len..=len.saturating_mul(MAX_SLACK);
         let best = buffers
             .iter()
             .enumerate()
-            .filter(|(_, b)| b.capacity() >= len)
+            .filter(|(_, b)| fits.contains(&b.capacity()))
             .min_by_key(|(_, b)| b.capacity())
             .map(|(i, _)| i);
         best.map(|i| {
@@ -86,5 +93,23 @@ mod tests {
         give(b);
         give(c);
         assert_eq!(take(10).len(), 10, "small buffers bypass the pool");
+    }
+
+    #[test]
+    fn a_small_request_leaves_a_much_larger_buffer_in_the_pool() {
+        // Sizes no other test or kernel uses (the pool is shared by the whole process).
+        let n = MIN_FLOATS * 64 + 7;
+        give(vec![1.0; 3 * n]);
+        let small = take(n);
+        assert_eq!(small.len(), n);
+        assert!(
+            small.capacity() <= MAX_SLACK * n,
+            "a request of {n} took a buffer of {}",
+            small.capacity()
+        );
+        // The large one is still there for a request of its own size.
+        let large = take(2 * n);
+        assert_eq!(large.len(), 2 * n);
+        assert!(large.capacity() >= 2 * n);
     }
 }
