@@ -297,6 +297,31 @@ fn fused_and_composite_agree_on_outputs_states_and_gradients() {
     };
     #[allow(deprecated)] // burn-ndarray is deprecated in burn 0.22 but still a supported backend.
     let devices = [Device::flex().autodiff(), Device::ndarray().autodiff()];
+    // Layers large enough for the kernels to share a step among threads (on a machine with
+    // two or more cores): batch-first ones cut their 20 sequences into parts of 8 and 12,
+    // time-major ones run a team sharing the 128 units. (In this test, not one of its own:
+    // the test binary's tests would run at once and flip the switch under each other.)
+    for kind in 0..5 {
+        for batch_first in [true, false] {
+            let case = Case {
+                kind,
+                batch: 20,
+                seq: 5,
+                d_input: 9,
+                d_hidden: 128,
+                n_layers: 2,
+                bidirectional: false,
+                reverse: kind % 2 == 1,
+                bias: true,
+                batch_first,
+                lengths: Some((0..20).map(|b| (b * 3) % 6).collect()),
+                seed: 7 + kind as u64,
+            };
+            if let Err(e) = check(&case, &devices[0], fused::runs) {
+                panic!("{e} ({case:?})");
+            }
+        }
+    }
     proptest!(config, |(case in case())| {
         for device in &devices {
             check(&case, device, fused::runs)?;

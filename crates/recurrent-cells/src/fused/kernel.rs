@@ -25,6 +25,13 @@
 //! to one thread's. Each member writes its columns of the outputs, of the saved previous
 //! states and of the gate gradients straight into the joined matrices ([`ColumnPieces`]), so
 //! nothing is joined by a copy afterwards.
+//!
+//! A batch-major problem with enough sequences for every thread runs differently (see
+//! [`Plan`]): its batch is cut into parts of whole sequences, whose rows lie together in that
+//! layout, and each thread runs its part alone with every unit, with no barrier at all. A
+//! row's values do not depend on the other rows, the GEMMs after the recurrence still run
+//! over all rows, and the bias gradients are summed afterwards in one thread's order, so the
+//! results are again the same bits as one thread's.
 
 use std::borrow::Cow;
 use std::ops::{Deref, Range};
@@ -41,6 +48,9 @@ use super::team::{self, Exchange, Member};
 const UNIT: usize = 16;
 /// Multiply-adds of a step's hidden product per member below which a team stops growing.
 const MEMBER_MACS: usize = 1 << 17;
+/// The fewest sequences a thread takes when a batch-major problem's batch is cut into parts
+/// (see [`Plan::Rows`]).
+const MIN_PART_ROWS: usize = 8;
 
 /// The recurrence a kernel runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,8 +151,79 @@ pub struct Saved {
     /// member's columns written in place. The backward overwrites them with the gradients
     /// of the pre-activations, step by step, as it reads them.
     gates: Vec<f32>,
-    /// Member `m`'s workspace for its units.
+    /// Member `m`'s workspace for its units; with `parts`, part `p`'s for every unit.
     members: Vec<MemberSaved>,
+    /// The parts of the batch that ran on their own (see [`Plan::Rows`]); empty when one team
+    /// shared the units.
+    parts: Vec<Range<usize>>,
+}
+
+impl Saved {
+    /// The members' `extra` workspaces (each `[rows, blocks * w]`) joined into one
+    /// `[rows, blocks * H]` matrix.
+    fn joined_extra(&self, rows: usize, blocks: usize) -> Cow<'_, [f32]> {
+        if self.parts.is_empty() {
+            return interleave(
+                self.members.iter().map(|p| &p.extra[..]),
+                &self.split,
+                rows,
+                blocks,
+            );
+        }
+        // The parts hold whole rows, one after another.
+        let mut joined = pool::take(rows * blocks * self.split.total());
+        let mut start = 0;
+        for member in &self.members {
+            joined[start..][..member.extra.len()].copy_from_slice(&member.extra);
+            start += member.extra.len();
+        }
+        Cow::Owned(joined)
+    }
+}
+
+/// How one forward pass shares its work among threads.
+#[derive(Debug)]
+enum Plan {
+    /// One team shares the hidden units, meeting at a barrier every step.
+    Units(Split),
+    /// The batch is cut into these parts (whole sequences; batch-major problems only, where a
+    /// part's rows lie together), each run by one thread on its own with every unit: no
+    /// barrier, and a step's products only half as tall. Every value is computed as one thread
+    /// would compute it, so the results are the same bits.
+    Rows(Vec<Range<usize>>),
+}
+
+/// A thread's share of the joined results of a forward pass.
+#[derive(Debug, Default)]
+struct Buffers<'a> {
+    /// Its rows of the outputs, one slice of `H` each.
+    output: Vec<&'a mut [f32]>,
+    /// Its rows of the saved previous states (empty without `save`).
+    h_prev: &'a mut [f32],
+    /// Its rows of the saved gates (empty without `save`).
+    gates: &'a mut [f32],
+    /// Its rows of the final hidden state.
+    h_n: &'a mut [f32],
+    /// Its rows of the final cell state (zeros unless LSTM).
+    c_n: &'a mut [f32],
+}
+
+/// The first `len` values of `rest`, which keeps the others.
+fn split_front<'a>(rest: &mut &'a mut [f32], len: usize) -> &'a mut [f32] {
+    let (front, back) = std::mem::take(rest).split_at_mut(len);
+    *rest = back;
+    front
+}
+
+/// `0..n` in at most `count` contiguous parts, none empty, as even as blocks of 4 (the
+/// products' row blocks) allow.
+fn even_parts(n: usize, count: usize) -> Vec<Range<usize>> {
+    let blocks = n.div_ceil(4);
+    let bound = |p: usize| (blocks * p / count * 4).min(n);
+    (0..count)
+        .map(|p| bound(p)..bound(p + 1))
+        .filter(|part| !part.is_empty())
+        .collect()
 }
 
 impl Drop for Saved {
@@ -174,6 +255,9 @@ impl Drop for MemberSaved {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Split {
     bounds: Vec<usize>,
+    /// Whether a team of one runs its products on its own thread instead of two (it is one
+    /// of several running side by side).
+    serial: bool,
 }
 
 impl Split {
@@ -192,7 +276,18 @@ impl Split {
         let bounds = (0..=count)
             .map(|m| (blocks * m / count * UNIT).min(h))
             .collect();
-        Self { bounds }
+        Self {
+            bounds,
+            serial: false,
+        }
+    }
+
+    /// One member with every unit, its products on its own thread.
+    fn serial(h: usize) -> Self {
+        Self {
+            serial: true,
+            ..Self::even(h, 1)
+        }
     }
 
     /// Number of members.
@@ -275,6 +370,32 @@ impl Grads {
     /// Gives [`Grads::dx_pre`]'s buffer back to the kernels' pool.
     pub fn recycle(&mut self) {
         pool::give(std::mem::take(&mut self.dx_pre));
+    }
+}
+
+impl<'a> Problem<'a> {
+    /// Sequences `part` of a batch-major problem as a problem of their own (their rows of
+    /// every per-sequence input lie together).
+    fn rows(&self, part: Range<usize>) -> Problem<'a> {
+        debug_assert!(self.batch_major, "rows of a batch-major problem");
+        let Dims {
+            seq,
+            d_input,
+            d_hidden: h,
+            ..
+        } = self.dims;
+        let c = if self.kind.has_cell() { h } else { 0 };
+        Problem {
+            dims: Dims {
+                batch: part.len(),
+                ..self.dims
+            },
+            x: &self.x[part.start * seq * d_input..part.end * seq * d_input],
+            h0: &self.h0[part.start * h..part.end * h],
+            c0: &self.c0[part.start * c..part.end * c],
+            lengths: self.lengths.map(|l| &l[part.clone()]),
+            ..*self
+        }
     }
 }
 
@@ -402,25 +523,153 @@ impl Problem<'_> {
 
     /// Runs the recurrence; with `save`, keeps the workspace for [`Problem::backward`].
     pub fn forward(&self, save: bool) -> Forward {
-        self.forward_split(save, Split::new(self.kind, self.dims, team::threads()))
+        self.forward_run(save, self.plan(), None)
     }
 
     /// [`Problem::forward`] writing the outputs into `output` (one slice of `H` values per
     /// row, in the outputs' row order: a direction's columns of a bidirectional layer's
     /// output) instead of [`Forward::packed`], which then holds the final state alone.
     pub fn forward_into(&self, save: bool, output: Vec<&mut [f32]>) -> Forward {
-        let split = Split::new(self.kind, self.dims, team::threads());
-        self.forward_run(save, split, Some(output))
+        self.forward_run(save, self.plan(), Some(output))
+    }
+
+    /// How this problem shares its work among the threads a team may use: a batch-major
+    /// batch with enough sequences for every thread is cut into parts, otherwise a team shares
+    /// the units (when a step is large enough to be worth one).
+    fn plan(&self) -> Plan {
+        self.plan_for(team::threads())
+    }
+
+    /// [`Problem::plan`] for `threads` threads.
+    fn plan_for(&self, threads: usize) -> Plan {
+        let split = Split::new(self.kind, self.dims, threads);
+        let count = split.count();
+        let batch = self.dims.batch;
+        if self.batch_major && count > 1 && batch >= count * MIN_PART_ROWS {
+            Plan::Rows(even_parts(batch, count))
+        } else {
+            Plan::Units(split)
+        }
     }
 
     /// [`Problem::forward`] on a team sharing the units as `split` says.
+    #[cfg(test)]
     fn forward_split(&self, save: bool, split: Split) -> Forward {
-        self.forward_run(save, split, None)
+        self.forward_run(save, Plan::Units(split), None)
     }
 
-    /// [`Problem::forward_split`], the outputs into `output`'s rows when given.
-    fn forward_run(&self, save: bool, split: Split, output: Option<Vec<&mut [f32]>>) -> Forward {
+    /// [`Problem::forward`] as `plan` says, the outputs into `output`'s rows when given.
+    fn forward_run(&self, save: bool, plan: Plan, output: Option<Vec<&mut [f32]>>) -> Forward {
         self.check();
+        let Dims {
+            seq,
+            batch,
+            d_hidden: h,
+            ..
+        } = self.dims;
+        let gh = self.kind.n_gates() * h;
+        let rows = seq * batch;
+        // The members write their columns of the outputs (and of the saved previous states)
+        // into the joined matrices in place.
+        let own_rows = if output.is_some() { 0 } else { rows };
+        let mut packed = pool::take((own_rows + 2 * batch) * h);
+        let mut h_prev = if save {
+            pool::take(rows * h)
+        } else {
+            Vec::new()
+        };
+        let mut gates = if save {
+            pool::take(rows * gh)
+        } else {
+            Vec::new()
+        };
+        let (own_output, finals) = packed.split_at_mut(own_rows * h);
+        let output = match output {
+            Some(rows_of) => {
+                assert!(
+                    rows_of.len() == rows && rows_of.iter().all(|r| r.len() == h),
+                    "output: {rows} rows of {h}"
+                );
+                rows_of
+            }
+            None if h == 0 => Vec::new(),
+            None => own_output.chunks_exact_mut(h).collect(),
+        };
+        let (h_n, c_n) = finals.split_at_mut(batch * h);
+        let buffers = Buffers {
+            output,
+            h_prev: &mut h_prev,
+            gates: &mut gates,
+            h_n,
+            c_n,
+        };
+        let (split, members, parts) = match plan {
+            Plan::Units(split) => {
+                let members = self.forward_team(save, &split, buffers);
+                (split, members, Vec::new())
+            }
+            Plan::Rows(parts) => {
+                let members = self.forward_rows(save, &parts, buffers);
+                (Split::serial(h), members, parts)
+            }
+        };
+        let saved = save.then(|| Saved {
+            members,
+            h_prev,
+            gates,
+            split,
+            parts,
+        });
+        Forward { packed, saved }
+    }
+
+    /// The forward pass of the batch's `parts`, each on its own thread (see [`Plan::Rows`]),
+    /// into `buffers`; returns each part's workspace.
+    fn forward_rows(
+        &self,
+        save: bool,
+        parts: &[Range<usize>],
+        buffers: Buffers<'_>,
+    ) -> Vec<MemberSaved> {
+        let Dims {
+            seq, d_hidden: h, ..
+        } = self.dims;
+        let gh = self.kind.n_gates() * h;
+        let Buffers {
+            output,
+            mut h_prev,
+            mut gates,
+            mut h_n,
+            mut c_n,
+        } = buffers;
+        let mut output = output.into_iter();
+        let saved_rows = |n: usize| if save { n * seq } else { 0 };
+        let jobs: Vec<Option<(Problem<'_>, Buffers<'_>)>> = parts
+            .iter()
+            .map(|part| {
+                let n = part.len();
+                let share = Buffers {
+                    output: output.by_ref().take(n * seq).collect(),
+                    h_prev: split_front(&mut h_prev, saved_rows(n) * h),
+                    gates: split_front(&mut gates, saved_rows(n) * gh),
+                    h_n: split_front(&mut h_n, n * h),
+                    c_n: split_front(&mut c_n, n * h),
+                };
+                Some((self.rows(part.clone()), share))
+            })
+            .collect();
+        let jobs = pieces::handout(jobs);
+        let alone = Split::serial(h);
+        team::run(parts.len(), |member| {
+            let (problem, share) = pieces::take(&jobs, member.index).expect("a part per member");
+            let mut saved = problem.forward_team(save, &alone, share);
+            saved.pop().expect("one member")
+        })
+    }
+
+    /// The forward pass on a team sharing the units as `split` says, into `buffers`; returns
+    /// each member's workspace.
+    fn forward_team(&self, save: bool, split: &Split, buffers: Buffers<'_>) -> Vec<MemberSaved> {
         let Dims {
             seq,
             batch,
@@ -429,7 +678,13 @@ impl Problem<'_> {
         } = self.dims;
         let kind = self.kind;
         let gh = kind.n_gates() * h;
-        let rows = seq * batch;
+        let Buffers {
+            output,
+            h_prev,
+            gates,
+            h_n,
+            c_n,
+        } = buffers;
 
         // Every bias that sits outside the recurrence joins the input projection; GRU (reset
         // after) keeps b_hn inside it: r * (h W_hn + b_hn).
@@ -464,35 +719,9 @@ impl Problem<'_> {
                 .copy_from_slice(&columns(self.h0, h, u0, w));
         }
         let resets = self.reset_before().then(|| Exchange::new(&state_sizes));
-        // The members write their columns of the outputs (and of the saved previous states)
-        // into the joined matrices in place.
-        let own_rows = if output.is_some() { 0 } else { rows };
-        let mut packed = pool::take((own_rows + 2 * batch) * h);
-        let mut h_prev = if save {
-            pool::take(rows * h)
-        } else {
-            Vec::new()
-        };
-        let (own_output, finals) = packed.split_at_mut(own_rows * h);
-        let output_rows = match output {
-            Some(rows_of) => {
-                assert!(
-                    rows_of.len() == rows && rows_of.iter().all(|r| r.len() == h),
-                    "output: {rows} rows of {h}"
-                );
-                rows_of
-            }
-            None if h == 0 => Vec::new(),
-            None => own_output.chunks_exact_mut(h).collect(),
-        };
-        let mut gates = if save {
-            pool::take(rows * gh)
-        } else {
-            Vec::new()
-        };
-        let outputs = ColumnPieces::cut_rows(output_rows, &split, 1);
-        let previous = ColumnPieces::cut(&mut h_prev, &split, 1);
-        let gate_pieces = ColumnPieces::cut(&mut gates, &split, kind.n_gates());
+        let outputs = ColumnPieces::cut_rows(output, split, 1);
+        let previous = ColumnPieces::cut(h_prev, split, 1);
+        let gate_pieces = ColumnPieces::cut(gates, split, kind.n_gates());
         let parts = team::run(count, |member| {
             let mut output = ColumnPieces::take(&outputs, member.index);
             let mut h_prev = ColumnPieces::take(&previous, member.index);
@@ -504,7 +733,7 @@ impl Problem<'_> {
             };
             self.forward_member(
                 member,
-                &split,
+                split,
                 (&bias, &b_hn),
                 (&states, resets.as_ref()),
                 places,
@@ -512,21 +741,13 @@ impl Problem<'_> {
             )
         });
 
-        let (h_n, c_n) = finals.split_at_mut(batch * h);
-        interleave_into(h_n, states.read(seq).iter().map(|p| &p[..]), &split, 1);
+        interleave_into(h_n, states.read(seq).iter().map(|p| &p[..]), split, 1);
         if kind.has_cell() {
-            interleave_into(c_n, parts.iter().map(|p| &p.c_n[..]), &split, 1);
+            interleave_into(c_n, parts.iter().map(|p| &p.c_n[..]), split, 1);
         } else {
             c_n.fill(0.0);
         }
-        let members = parts.into_iter().map(|part| part.saved).collect();
-        let saved = save.then(|| Saved {
-            members,
-            h_prev,
-            gates,
-            split,
-        });
-        Forward { packed, saved }
+        parts.into_iter().map(|part| part.saved).collect()
     }
 
     /// One member's forward: its units over the whole sequence, from the folded biases and
@@ -558,7 +779,7 @@ impl Problem<'_> {
         let m = member.index;
         let (u0, w) = split.range(m);
         let gw = n_gates * w;
-        let parallel = split.count() == 1;
+        let parallel = split.count() == 1 && !split.serial;
 
         // This member's columns of W_ih and W_hh, packed once (GRU reset-before: W_hh's r, z
         // blocks apart from its n block), and of the folded biases.
@@ -836,17 +1057,6 @@ impl Problem<'_> {
             "dc_n"
         );
         let split = &saved.split;
-        let count = split.count();
-        let reset_before = self.reset_before();
-        // What the members trade each step: the hidden-side gate gradients (GRU reset-before:
-        // first the candidate's, then r's and z's).
-        let traded = |blocks: usize| -> Vec<usize> {
-            (0..count)
-                .map(|m| batch * blocks * split.range(m).1)
-                .collect()
-        };
-        let first = Exchange::new(&traded(if reset_before { 1 } else { kind.n_gates() }));
-        let second = reset_before.then(|| Exchange::new(&traded(2)));
         // Gradients of the pre-activations on the input side (over the saved gates); on the
         // hidden side they differ only for GRU (reset after), and only in the candidate's
         // block, which sees r * (h W_hn + b_hn): that block alone is kept apart (`dhn`,
@@ -860,20 +1070,17 @@ impl Problem<'_> {
         } else {
             Vec::new()
         };
-        let dxp_pieces = ColumnPieces::cut(&mut dxp, split, n_gates);
-        let dhn_pieces = ColumnPieces::cut(&mut dhn, split, 1);
-        let parts = team::run(count, |member| {
-            let mut dxp = ColumnPieces::take(&dxp_pieces, member.index);
-            let mut dhn = ColumnPieces::take(&dhn_pieces, member.index);
-            self.backward_member(
-                member,
+        let grads = if saved.parts.is_empty() {
+            self.backward_team(
                 split,
-                (&saved.members[member.index], &saved.h_prev),
+                &saved.members,
+                &saved.h_prev,
                 (dy, dh_n, dc_n),
-                (&first, second.as_ref()),
                 (&mut dxp, &mut dhn),
             )
-        });
+        } else {
+            self.backward_rows(saved, (dy, dh_n, dc_n), (&mut dxp, &mut dhn))
+        };
         let h_prev = &saved.h_prev;
 
         let mut dx = Vec::new();
@@ -898,8 +1105,8 @@ impl Problem<'_> {
                 MatRef::new(&dxp, rows, gh).cols(0, 2 * h),
                 false,
             );
-            let (lhs, rhs) = if reset_before {
-                let rh = interleave(saved.members.iter().map(|p| &p.extra[..]), split, rows, 1);
+            let (lhs, rhs) = if self.reset_before() {
+                let rh = saved.joined_extra(rows, 1);
                 (rh, MatRef::new(&dxp, rows, gh).cols(2 * h, h))
             } else {
                 (Cow::Borrowed(&h_prev[..]), MatRef::new(&dhn, rows, h))
@@ -920,22 +1127,42 @@ impl Problem<'_> {
             );
         }
         let (db_ih, db_hh) = if self.b_ih.is_some() {
-            let joined = |part: fn(&MemberGrads) -> &[f32]| {
-                interleave(parts.iter().map(part), split, 1, n_gates).into_owned()
+            // A team summed its columns step by step; parts of the batch did not (see
+            // `backward_rows`): their sums are taken here, in the order one thread adds them.
+            let (db_ih, db_hn) = if saved.parts.is_empty() {
+                let joined = |part: fn(&MemberGrads) -> &[f32], blocks: usize| {
+                    interleave(grads.iter().map(part), split, 1, blocks).into_owned()
+                };
+                (
+                    joined(|p| &p.db_x, n_gates),
+                    separate_hidden.then(|| joined(|p| &p.db_h, 1)),
+                )
+            } else {
+                (
+                    self.column_sums(&dxp, gh),
+                    separate_hidden.then(|| self.column_sums(&dhn, h)),
+                )
             };
-            let db_ih = joined(|p| &p.db_x);
             let mut db_hh = db_ih.clone();
-            if separate_hidden {
-                let db_hn = interleave(parts.iter().map(|p| &p.db_h[..]), split, 1, 1);
+            if let Some(db_hn) = db_hn {
                 db_hh[2 * h..].copy_from_slice(&db_hn);
             }
             (Some(db_ih), Some(db_hh))
         } else {
             (None, None)
         };
-        let dh0 = interleave(parts.iter().map(|p| &p.dh0[..]), split, batch, 1).into_owned();
+        // A team's members hold columns of the initial state's gradients; parts of the batch
+        // hold rows, one part after another.
+        let joined_rows = |part: fn(&MemberGrads) -> &[f32]| -> Vec<f32> {
+            if saved.parts.is_empty() {
+                interleave(grads.iter().map(part), split, batch, 1).into_owned()
+            } else {
+                grads.iter().flat_map(|g| part(g).iter().copied()).collect()
+            }
+        };
+        let dh0 = joined_rows(|p| &p.dh0);
         let dc0 = if kind.has_cell() {
-            interleave(parts.iter().map(|p| &p.dc0[..]), split, batch, 1).into_owned()
+            joined_rows(|p| &p.dc0)
         } else {
             Vec::new()
         };
@@ -956,6 +1183,123 @@ impl Problem<'_> {
             dh0,
             dc0,
         }
+    }
+
+    /// The recurrence of the backward pass on a team sharing the units as `split` says (the
+    /// forward's members' workspaces `members`, the joined previous states `h_prev`): the
+    /// members write their columns of the pre-activations' gradients `dxp` (and GRU
+    /// reset-after's `dhn`) in place and return the rest of their gradients.
+    fn backward_team(
+        &self,
+        split: &Split,
+        members: &[MemberSaved],
+        h_prev: &[f32],
+        (dy, dh_n, dc_n): (Segment<'_>, &[f32], &[f32]),
+        (dxp, dhn): (&mut [f32], &mut [f32]),
+    ) -> Vec<MemberGrads> {
+        let batch = self.dims.batch;
+        let count = split.count();
+        let reset_before = self.reset_before();
+        // What the members trade each step: the hidden-side gate gradients (GRU reset-before:
+        // first the candidate's, then r's and z's).
+        let traded = |blocks: usize| -> Vec<usize> {
+            (0..count)
+                .map(|m| batch * blocks * split.range(m).1)
+                .collect()
+        };
+        let first = Exchange::new(&traded(if reset_before { 1 } else { self.kind.n_gates() }));
+        let second = reset_before.then(|| Exchange::new(&traded(2)));
+        let dxp_pieces = ColumnPieces::cut(dxp, split, self.kind.n_gates());
+        let dhn_pieces = ColumnPieces::cut(dhn, split, 1);
+        team::run(count, |member| {
+            let mut dxp = ColumnPieces::take(&dxp_pieces, member.index);
+            let mut dhn = ColumnPieces::take(&dhn_pieces, member.index);
+            self.backward_member(
+                member,
+                split,
+                (&members[member.index], h_prev),
+                (dy, dh_n, dc_n),
+                (&first, second.as_ref()),
+                (&mut dxp, &mut dhn),
+            )
+        })
+    }
+
+    /// The recurrence of the backward pass for a forward pass that cut the batch into parts
+    /// ([`Plan::Rows`]): each part on its own thread, writing its rows of `dxp` (and `dhn`).
+    /// The parts leave the bias gradients to the caller.
+    fn backward_rows(
+        &self,
+        saved: &Saved,
+        (dy, dh_n, dc_n): (Segment<'_>, &[f32], &[f32]),
+        (dxp, dhn): (&mut [f32], &mut [f32]),
+    ) -> Vec<MemberGrads> {
+        let Dims {
+            seq, d_hidden: h, ..
+        } = self.dims;
+        let gh = self.kind.n_gates() * h;
+        let c = if self.kind.has_cell() { h } else { 0 };
+        let hn = if dhn.is_empty() { 0 } else { h };
+        let (mut dxp, mut dhn) = (dxp, dhn);
+        let jobs: Vec<Option<_>> = saved
+            .parts
+            .iter()
+            .enumerate()
+            .map(|(p, part)| {
+                let (start, n) = (part.start, part.len());
+                let mut problem = self.rows(part.clone());
+                // Summed afterwards over the whole batch (`column_sums`), in one thread's order.
+                problem.b_ih = None;
+                problem.b_hh = None;
+                let dy = Segment {
+                    data: &dy.data[(start * seq * dy.stride).min(dy.data.len())..],
+                    ..dy
+                };
+                Some((
+                    p,
+                    problem,
+                    &saved.h_prev[start * seq * h..(start + n) * seq * h],
+                    (
+                        dy,
+                        &dh_n[start * h..(start + n) * h],
+                        &dc_n[start * c..(start + n) * c],
+                    ),
+                    (
+                        split_front(&mut dxp, n * seq * gh),
+                        split_front(&mut dhn, n * seq * hn),
+                    ),
+                ))
+            })
+            .collect();
+        let jobs = pieces::handout(jobs);
+        team::run(saved.parts.len(), |member| {
+            let (p, problem, h_prev, outer, inner) =
+                pieces::take(&jobs, member.index).expect("a part per member");
+            let members = std::slice::from_ref(&saved.members[p]);
+            let mut grads = problem.backward_team(&saved.split, members, h_prev, outer, inner);
+            grads.pop().expect("one member")
+        })
+    }
+
+    /// The sums of the columns of `m` (`[rows, cols]`, in the outputs' row order) over the
+    /// real steps, added as a single thread's backward adds the bias gradients: last step
+    /// first, each step's sequences in batch order.
+    fn column_sums(&self, m: &[f32], cols: usize) -> Vec<f32> {
+        let mut sums = vec![0.0; cols];
+        dispatch(
+            #[inline(always)]
+            || {
+                for s in (0..self.dims.seq).rev() {
+                    let t = self.step(s);
+                    for b in 0..self.dims.batch {
+                        if self.active(t, b) {
+                            add_into(&mut sums, &m[self.row(t, b) * cols..][..cols]);
+                        }
+                    }
+                }
+            },
+        );
+        sums
     }
 
     /// `dx = dx_pre W_ih^T` (`dx += ...` when `accumulate`): the input's gradient from the
@@ -1002,7 +1346,7 @@ impl Problem<'_> {
         let m = member.index;
         let (u0, w) = split.range(m);
         let gw = n_gates * w;
-        let parallel = split.count() == 1;
+        let parallel = split.count() == 1 && !split.serial;
         let reset_after = kind == (CellKind::Gru { reset_after: true });
 
         // W_hh^T's rows for what the members trade, and this member's columns.
@@ -1661,6 +2005,57 @@ mod tests {
                 "db_hh",
             );
         }
+
+        // Batch-major sequences in parts, each part on its own thread: the same bits as one
+        // thread running them all, the outputs written in place too.
+        let bm_alone = batch_major.forward_split(true, Split::even(h, 1));
+        let bm_grads = batch_major.backward(
+            bm_alone.clone(),
+            Segment::whole(&dy_bm, h),
+            &dh_n,
+            &dc_n,
+            InputGrad::Compute,
+        );
+        let plans = [
+            vec![0..1, 1..batch],
+            vec![0..2, 2..3, 3..batch],
+            even_parts(batch, 2),
+        ];
+        for parts in plans {
+            let what = format!("{kind:?} batch-major in parts {parts:?}");
+            let forward = batch_major.forward_run(true, Plan::Rows(parts.clone()), None);
+            assert_eq!(forward.packed, bm_alone.packed, "outputs, {what}");
+            let grads = batch_major.backward(
+                forward,
+                Segment::whole(&dy_bm, h),
+                &dh_n,
+                &dc_n,
+                InputGrad::Compute,
+            );
+            assert_eq!(grads.dx, bm_grads.dx, "dx, {what}");
+            assert_eq!(grads.dw_ih, bm_grads.dw_ih, "dw_ih, {what}");
+            assert_eq!(grads.dw_hh, bm_grads.dw_hh, "dw_hh, {what}");
+            assert_eq!(grads.db_ih, bm_grads.db_ih, "db_ih, {what}");
+            assert_eq!(grads.db_hh, bm_grads.db_hh, "db_hh, {what}");
+            assert_eq!(grads.dh0, bm_grads.dh0, "dh0, {what}");
+            assert_eq!(grads.dc0, bm_grads.dc0, "dc0, {what}");
+
+            let mut wide = vec![f32::NAN; rows * 2 * h];
+            let into = batch_major.forward_run(
+                false,
+                Plan::Rows(parts),
+                Some(wide.chunks_exact_mut(2 * h).map(|r| &mut r[h..]).collect()),
+            );
+            for (r, row) in wide.chunks_exact(2 * h).enumerate() {
+                assert!(row[..h].iter().all(|v| v.is_nan()), "row {r}, {what}");
+                assert_eq!(row[h..], bm_alone.packed[r * h..][..h], "row {r}, {what}");
+            }
+            assert_eq!(
+                into.packed,
+                bm_alone.packed[rows * h..],
+                "final state, {what}"
+            );
+        }
     }
 
     /// `[a, b, d]` → `[b, a, d]`.
@@ -1733,5 +2128,65 @@ mod tests {
         };
         assert_eq!(Split::new(CellKind::Lstm, large, 2).count(), 2);
         assert_eq!(Split::new(CellKind::Lstm, large, 1).count(), 1);
+    }
+
+    #[test]
+    fn parts_cover_the_batch_in_blocks_of_four() {
+        assert_eq!(even_parts(64, 2), vec![0..32, 32..64]);
+        assert_eq!(even_parts(30, 2), vec![0..16, 16..30]);
+        assert_eq!(even_parts(40, 3), vec![0..12, 12..24, 24..40]);
+        assert_eq!(even_parts(4, 2), vec![0..4], "no empty part");
+    }
+
+    #[test]
+    fn a_large_batch_major_batch_is_cut_into_parts() {
+        let dims = Dims {
+            seq: 3,
+            batch: 64,
+            d_input: 8,
+            d_hidden: 256,
+        };
+        let gh = 4 * 256;
+        let (x, w_ih, w_hh) = (
+            vec![0.0; 3 * 64 * 8],
+            vec![0.0; 8 * gh],
+            vec![0.0; 256 * gh],
+        );
+        let h0 = vec![0.0; 64 * 256];
+        let problem = Problem {
+            kind: CellKind::Lstm,
+            dims,
+            x: &x,
+            w_ih: &w_ih,
+            w_hh: &w_hh,
+            b_ih: None,
+            b_hh: None,
+            h0: &h0,
+            c0: &h0,
+            lengths: None,
+            reverse: false,
+            batch_major: true,
+        };
+        let parts = |plan: Plan| match plan {
+            Plan::Rows(parts) => parts.len(),
+            Plan::Units(split) => panic!("units shared by {} members", split.count()),
+        };
+        assert_eq!(parts(problem.plan_for(2)), 2);
+        // Time-major rows of a part do not lie together: a team shares the units.
+        let time_major = Problem {
+            batch_major: false,
+            ..problem
+        };
+        assert!(matches!(time_major.plan_for(2), Plan::Units(s) if s.count() == 2));
+        // Too few sequences for every thread, or one thread.
+        let narrow = Problem {
+            dims: Dims { batch: 12, ..dims },
+            x: &x[..3 * 12 * 8],
+            h0: &h0[..12 * 256],
+            c0: &h0[..12 * 256],
+            ..problem
+        };
+        assert!(matches!(narrow.plan_for(2), Plan::Units(s) if s.count() == 2));
+        assert!(matches!(problem.plan_for(1), Plan::Units(s) if s.count() == 1));
     }
 }

@@ -10,10 +10,12 @@
 
 /// Columns per panel (two AVX-512 registers, four AVX2 ones).
 const NR: usize = 32;
-/// Rows per block (two with AVX2's 16 registers, see the kernel).
-/// (Taller blocks, with the rows packed, measured no faster on AVX-512: at 4 rows the kernel
-/// already runs at the FMA peak.)
-const MR: usize = 4;
+/// Rows per block (two with AVX2's 16 registers, see the kernel). On AVX-512, eight rows of
+/// two vectors keep 16 sums in flight: a core with two FMA units (the Intel Xeon of
+/// 2026-12-07) needs eight just to cover their latency, and 4-row blocks (8 sums) ran 3-10%
+/// slower there, 12-row blocks (24) 1-4% slower, inside the layers. (On the AVX-512 EPYC of
+/// 2026-12-05, whose FMA issue rate is half that, 4 rows already ran at its peak.)
+const MR: usize = 8;
 /// Panel rows per chunk: 512 x 32 floats (64 KiB) stay in the L2 cache while every row
 /// block of the left operand passes over them. Each chunk costs every row block a reload and
 /// a store of its sums: 128-row chunks (16 KiB, L1-sized) made the per-step products of a
@@ -246,7 +248,7 @@ impl pulp::WithSimd for Kernel<'_, '_> {
             let start = p * NR - first_col;
             // Four AVX2 vectors per panel row leave room for two rows of accumulators in the
             // 16 vector registers (4 rows would need 16 for the sums alone and spill); AVX-512's
-            // 32 registers hold four rows of two.
+            // 32 registers hold eight rows of two.
             let block = if vectors == 4 { 2 } else { MR };
             // The panel is read in chunks of `KC` rows, each chunk once for every row block
             // while it sits in the L2 cache; the sums carry over from chunk to chunk, so
@@ -364,6 +366,10 @@ fn block_rows<S: pulp::Simd, const V: usize>(
     init: Option<&[[f32; NR]; MR]>,
 ) -> [[f32; NR]; MR] {
     match rows {
+        8 => block::<S, 8, V>(simd, a, first, panel, ks, init),
+        7 => block::<S, 7, V>(simd, a, first, panel, ks, init),
+        6 => block::<S, 6, V>(simd, a, first, panel, ks, init),
+        5 => block::<S, 5, V>(simd, a, first, panel, ks, init),
         4 => block::<S, 4, V>(simd, a, first, panel, ks, init),
         3 => block::<S, 3, V>(simd, a, first, panel, ks, init),
         2 => block::<S, 2, V>(simd, a, first, panel, ks, init),
