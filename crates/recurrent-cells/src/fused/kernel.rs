@@ -1864,14 +1864,7 @@ mod tests {
             reverse,
             batch_major: false,
         };
-        let alone = problem.forward_split(true, Split::even(h, 1));
-        let alone_grads = problem.backward(
-            alone.clone(),
-            Segment::whole(&dy, h),
-            &dh_n,
-            &dc_n,
-            InputGrad::Compute,
-        );
+        let (alone, alone_grads) = on_one_thread(&problem, (&dy, &dh_n, &dc_n));
         for count in 2..=4 {
             let split = Split::even(h, count);
             assert!(split.count() > 1, "{kind:?} with {h} units splits");
@@ -1907,12 +1900,7 @@ mod tests {
                     grads.recycle();
                 }
             }
-            assert_eq!(grads.dw_ih, alone_grads.dw_ih, "dw_ih, {what}");
-            assert_eq!(grads.dw_hh, alone_grads.dw_hh, "dw_hh, {what}");
-            assert_eq!(grads.db_ih, alone_grads.db_ih, "db_ih, {what}");
-            assert_eq!(grads.db_hh, alone_grads.db_hh, "db_hh, {what}");
-            assert_eq!(grads.dh0, alone_grads.dh0, "dh0, {what}");
-            assert_eq!(grads.dc0, alone_grads.dc0, "dc0, {what}");
+            same_grads(&grads, &alone_grads, &what);
         }
         // A forward without the workspace gives the same outputs.
         let plain = problem.forward_split(false, Split::even(h, 3));
@@ -2008,14 +1996,7 @@ mod tests {
 
         // Batch-major sequences in parts, each part on its own thread: the same bits as one
         // thread running them all, the outputs written in place too.
-        let bm_alone = batch_major.forward_split(true, Split::even(h, 1));
-        let bm_grads = batch_major.backward(
-            bm_alone.clone(),
-            Segment::whole(&dy_bm, h),
-            &dh_n,
-            &dc_n,
-            InputGrad::Compute,
-        );
+        let (bm_alone, bm_grads) = on_one_thread(&batch_major, (&dy_bm, &dh_n, &dc_n));
         let plans = [
             vec![0..1, 1..batch],
             vec![0..2, 2..3, 3..batch],
@@ -2033,12 +2014,7 @@ mod tests {
                 InputGrad::Compute,
             );
             assert_eq!(grads.dx, bm_grads.dx, "dx, {what}");
-            assert_eq!(grads.dw_ih, bm_grads.dw_ih, "dw_ih, {what}");
-            assert_eq!(grads.dw_hh, bm_grads.dw_hh, "dw_hh, {what}");
-            assert_eq!(grads.db_ih, bm_grads.db_ih, "db_ih, {what}");
-            assert_eq!(grads.db_hh, bm_grads.db_hh, "db_hh, {what}");
-            assert_eq!(grads.dh0, bm_grads.dh0, "dh0, {what}");
-            assert_eq!(grads.dc0, bm_grads.dc0, "dc0, {what}");
+            same_grads(&grads, &bm_grads, &what);
 
             let mut wide = vec![f32::NAN; rows * 2 * h];
             let into = batch_major.forward_run(
@@ -2056,6 +2032,33 @@ mod tests {
                 "final state, {what}"
             );
         }
+    }
+
+    /// `problem`'s forward and backward (from the gradients of the outputs and of the final
+    /// state) on one thread.
+    fn on_one_thread(
+        problem: &Problem<'_>,
+        (dy, dh_n, dc_n): (&[f32], &[f32], &[f32]),
+    ) -> (Forward, Grads) {
+        let forward = problem.forward_split(true, Split::even(problem.dims.d_hidden, 1));
+        let grads = problem.backward(
+            forward.clone(),
+            Segment::whole(dy, problem.dims.d_hidden),
+            dh_n,
+            dc_n,
+            InputGrad::Compute,
+        );
+        (forward, grads)
+    }
+
+    /// The gradients of the weights, the biases and the initial state: the same bits.
+    fn same_grads(a: &Grads, b: &Grads, what: &str) {
+        assert_eq!(a.dw_ih, b.dw_ih, "dw_ih, {what}");
+        assert_eq!(a.dw_hh, b.dw_hh, "dw_hh, {what}");
+        assert_eq!(a.db_ih, b.db_ih, "db_ih, {what}");
+        assert_eq!(a.db_hh, b.db_hh, "db_hh, {what}");
+        assert_eq!(a.dh0, b.dh0, "dh0, {what}");
+        assert_eq!(a.dc0, b.dc0, "dc0, {what}");
     }
 
     /// `[a, b, d]` → `[b, a, d]`.
