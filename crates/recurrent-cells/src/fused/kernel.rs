@@ -159,23 +159,23 @@ pub struct Saved {
 }
 
 impl Saved {
-    /// The members' `extra` workspaces (each `[rows, blocks * w]`) joined into one
-    /// `[rows, blocks * H]` matrix.
-    fn joined_extra(&self, rows: usize, blocks: usize) -> Cow<'_, [f32]> {
+    /// What each member of the forward pass holds of a `[rows, blocks * H]` matrix, joined: a
+    /// team's members hold column blocks ([`interleave`]), parts of the batch whole rows, one
+    /// part after another.
+    fn join<'a>(
+        &self,
+        parts: impl Iterator<Item = &'a [f32]>,
+        rows: usize,
+        blocks: usize,
+    ) -> Cow<'a, [f32]> {
         if self.parts.is_empty() {
-            return interleave(
-                self.members.iter().map(|p| &p.extra[..]),
-                &self.split,
-                rows,
-                blocks,
-            );
+            return interleave(parts, &self.split, rows, blocks);
         }
-        // The parts hold whole rows, one after another.
         let mut joined = pool::take(rows * blocks * self.split.total());
         let mut start = 0;
-        for member in &self.members {
-            joined[start..][..member.extra.len()].copy_from_slice(&member.extra);
-            start += member.extra.len();
+        for part in parts {
+            joined[start..][..part.len()].copy_from_slice(part);
+            start += part.len();
         }
         Cow::Owned(joined)
     }
@@ -215,13 +215,22 @@ fn split_front<'a>(rest: &mut &'a mut [f32], len: usize) -> &'a mut [f32] {
     front
 }
 
+/// The bounds of `0..n` cut into at most `count` contiguous parts, as evenly as whole blocks
+/// of `block` allow (the last block may be short); no part is empty unless `n` is 0.
+fn even_bounds(n: usize, count: usize, block: usize) -> Vec<usize> {
+    let blocks = n.div_ceil(block);
+    let count = count.min(blocks).max(1);
+    (0..=count)
+        .map(|p| (blocks * p / count * block).min(n))
+        .collect()
+}
+
 /// `0..n` in at most `count` contiguous parts, none empty, as even as blocks of 4 (the
 /// products' row blocks) allow.
 fn even_parts(n: usize, count: usize) -> Vec<Range<usize>> {
-    let blocks = n.div_ceil(4);
-    let bound = |p: usize| (blocks * p / count * 4).min(n);
-    (0..count)
-        .map(|p| bound(p)..bound(p + 1))
+    even_bounds(n, count, 4)
+        .windows(2)
+        .map(|w| w[0]..w[1])
         .filter(|part| !part.is_empty())
         .collect()
 }
@@ -271,13 +280,8 @@ impl Split {
 
     /// `h` units over at most `count` members, as evenly as whole [`UNIT`]s allow.
     fn even(h: usize, count: usize) -> Self {
-        let blocks = h.div_ceil(UNIT);
-        let count = count.min(blocks).max(1);
-        let bounds = (0..=count)
-            .map(|m| (blocks * m / count * UNIT).min(h))
-            .collect();
         Self {
-            bounds,
+            bounds: even_bounds(h, count, UNIT),
             serial: false,
         }
     }
@@ -1106,7 +1110,7 @@ impl Problem<'_> {
                 false,
             );
             let (lhs, rhs) = if self.reset_before() {
-                let rh = saved.joined_extra(rows, 1);
+                let rh = saved.join(saved.members.iter().map(|p| &p.extra[..]), rows, 1);
                 (rh, MatRef::new(&dxp, rows, gh).cols(2 * h, h))
             } else {
                 (Cow::Borrowed(&h_prev[..]), MatRef::new(&dhn, rows, h))
@@ -1151,18 +1155,13 @@ impl Problem<'_> {
         } else {
             (None, None)
         };
-        // A team's members hold columns of the initial state's gradients; parts of the batch
-        // hold rows, one part after another.
-        let joined_rows = |part: fn(&MemberGrads) -> &[f32]| -> Vec<f32> {
-            if saved.parts.is_empty() {
-                interleave(grads.iter().map(part), split, batch, 1).into_owned()
-            } else {
-                grads.iter().flat_map(|g| part(g).iter().copied()).collect()
-            }
-        };
-        let dh0 = joined_rows(|p| &p.dh0);
+        let dh0 = saved
+            .join(grads.iter().map(|p| &p.dh0[..]), batch, 1)
+            .into_owned();
         let dc0 = if kind.has_cell() {
-            joined_rows(|p| &p.dc0)
+            saved
+                .join(grads.iter().map(|p| &p.dc0[..]), batch, 1)
+                .into_owned()
         } else {
             Vec::new()
         };
