@@ -31,6 +31,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, TensorMetadata, backend_extension};
 use burn::tensor::{TensorData, try_read_sync};
 
+use super::gemm::in_pool;
 use super::kernel::{CellKind, Dims, Forward, Grads, InputGrad, Problem};
 use super::packed::Segment;
 use super::pieces;
@@ -395,12 +396,15 @@ impl<B: Backend> Backward<B, 7> for FusedBackward {
         // cell-free part is zeros.
         let mut parts: [Vec<f32>; 7] = Default::default();
         if input == InputGrad::Defer {
-            parts[0] = vec![0.0; rows * d_input];
-            for (d, g) in grads_of.iter_mut().enumerate() {
-                host.problem(d)
-                    .add_input_grad(&mut parts[0], &g.dx_pre, d > 0);
-                g.recycle();
-            }
+            let mut dx = vec![0.0; rows * d_input];
+            // Products split among rayon's threads, started from one of its workers.
+            in_pool(|| {
+                for (d, g) in grads_of.iter_mut().enumerate() {
+                    host.problem(d).add_input_grad(&mut dx, &g.dx_pre, d > 0);
+                    g.recycle();
+                }
+            });
+            parts[0] = dx;
         }
         for g in grads_of {
             if input == InputGrad::Compute {

@@ -5,6 +5,8 @@
 //! can address lies inside its slice before handing the pointers over.
 #![allow(unsafe_code)]
 
+use super::pool;
+
 /// A read-only matrix view: element `(i, j)` is `data[offset + i * rs + j * cs]`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct MatRef<'a> {
@@ -51,6 +53,21 @@ impl<'a> MatRef<'a> {
         Self {
             offset: self.offset + start * self.cs,
             cols: n,
+            ..self
+        }
+    }
+
+    /// Rows `start..start + n`.
+    pub(crate) fn rows(self, start: usize, n: usize) -> Self {
+        assert!(
+            start + n <= self.rows,
+            "rows {start}..{} of {}",
+            start + n,
+            self.rows
+        );
+        Self {
+            offset: self.offset + start * self.rs,
+            rows: n,
             ..self
         }
     }
@@ -163,6 +180,68 @@ pub(crate) fn matmul(dst: MatMut<'_>, a: MatRef<'_>, b: MatRef<'_>, accumulate: 
     }
 }
 
+/// `k` from which [`matmul_halves`] cuts it in two.
+const HALVES_MIN_K: usize = 1024;
+
+/// [`matmul`] for a long `k` (the weight gradients: `k` is every step of every sequence): the
+/// two halves of `k` as two products, at once on two of rayon's threads, the second's added
+/// to the first's afterwards.
+///
+/// The gemm crate splits a product among threads by blocks of `m` and `n`, and the weight
+/// gradients have few of those: `dW_hh` of a config-B RNN (`256 x 6400 x 256`) ran no faster
+/// on two threads than on one (138 against 144 GFLOP/s). Each half runs on one thread at the
+/// speed of one. The cut does not depend on the number of threads, so neither do the sums'
+/// bits.
+///
+/// # Panics
+///
+/// When the shapes disagree or a view reaches outside its slice.
+pub(crate) fn matmul_halves(dst: MatMut<'_>, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    if k < HALVES_MIN_K || m * n * k < PARALLEL_MACS || m == 0 || n == 0 {
+        matmul(dst, a, b, accumulate);
+        return;
+    }
+    assert_eq!(b.rows, k, "matmul: inner dimensions {k} and {}", b.rows);
+    let half = k / 2;
+    let mut second = pool::take(m * n);
+    let MatMut {
+        data,
+        offset,
+        rows,
+        cols,
+        rs,
+    } = dst;
+    rayon::join(
+        || {
+            let first = MatMut {
+                data: &mut *data,
+                offset,
+                rows,
+                cols,
+                rs,
+            };
+            matmul(first, a.cols(0, half), b.rows(0, half), accumulate);
+        },
+        || {
+            let second = MatMut::new(&mut second, m, n);
+            matmul(
+                second,
+                a.cols(half, k - half),
+                b.rows(half, k - half),
+                false,
+            );
+        },
+    );
+    for (i, add) in second.chunks_exact(n).enumerate() {
+        let row = &mut data[offset + i * rs..][..n];
+        for (d, v) in row.iter_mut().zip(add) {
+            *d += v;
+        }
+    }
+    pool::give(second);
+}
+
 /// The transpose of a row-major `rows x cols` matrix, materialised (row-major `cols x rows`):
 /// GEMM reads a row-major right operand several times faster than a transposed view.
 pub(crate) fn transposed(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
@@ -176,10 +255,27 @@ pub(crate) fn transposed(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     t
 }
 
+/// Runs `work`, products that split among rayon's threads, on one of rayon's workers when
+/// called from outside the pool (the caller waits). The gemm crate runs a parallel loop for
+/// every block of `k`; started from outside the pool, each loop is handed to the pool while
+/// the caller sleeps until it is done, so a product over a long `k` slept and woke the
+/// threads dozens of times (`perf`: 80 context switches a config-B RNN training step). From a
+/// worker, each loop is a join whose other half the other worker, still spinning from the
+/// last one, takes at once.
+pub(crate) fn in_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() {
+        work()
+    } else {
+        rayon::scope(|_| work())
+    }
+}
+
+/// Multiply-adds from which a product is split among threads.
+const PARALLEL_MACS: usize = 4 << 20;
+
 /// One thread for products too small to amortise waking rayon's (a step of a small layer),
 /// rayon's pool (one thread per core) above that.
 fn parallelism(m: usize, n: usize, k: usize) -> gemm::Parallelism {
-    const PARALLEL_MACS: usize = 4 << 20;
     if m * n * k >= PARALLEL_MACS {
         gemm::Parallelism::Rayon(0)
     } else {
@@ -261,6 +357,52 @@ mod tests {
             }
             assert_eq!(wide[i * (n + 2) + 4], 7.0);
         }
+    }
+
+    #[test]
+    fn halves_of_a_long_product_add_up_to_it_on_any_number_of_threads() {
+        // A weight gradient's shape: a transposed left operand over a long k, into a column
+        // block of a wider destination, first overwritten and then accumulated.
+        let (m, k, n) = (40, 2 * HALVES_MIN_K + 37, 72);
+        assert!(m * n * k >= PARALLEL_MACS, "large enough to be cut");
+        let a_t = values(k * m, 3);
+        let b = values(k * n, 4);
+        let a: Vec<f32> = (0..m * k).map(|i| a_t[(i % k) * m + i / k]).collect();
+        let expected = naive(&a, &b, m, k, n);
+        let run = |accumulate: bool, out: &mut Vec<f32>| {
+            matmul_halves(
+                MatMut::new(out, m, n + 5).cols(2, n),
+                MatRef::new(&a_t, k, m).t(),
+                MatRef::new(&b, k, n),
+                accumulate,
+            );
+        };
+        let mut out = vec![3.0; m * (n + 5)];
+        run(false, &mut out);
+        for i in 0..m {
+            let row = &out[i * (n + 5)..][..n + 5];
+            assert_eq!((row[0], row[1], row[n + 2]), (3.0, 3.0, 3.0), "row {i}");
+            for j in 0..n {
+                let (x, y) = (row[2 + j], expected[i * n + j]);
+                assert!(
+                    (x - y).abs() < 1e-3 * (1.0 + y.abs()),
+                    "({i}, {j}): {x} {y}"
+                );
+            }
+        }
+        let once = out.clone();
+        run(true, &mut out);
+        for (x, y) in out.iter().zip(&once) {
+            assert!(x == y && *y == 3.0 || (x - 2.0 * y).abs() < 1e-4 * (1.0 + y.abs()));
+        }
+        // The same bits on one thread as on all of them.
+        let mut alone = vec![3.0; m * (n + 5)];
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .expect("a one-thread pool");
+        pool.install(|| run(false, &mut alone));
+        assert_eq!(alone, once);
     }
 
     #[test]

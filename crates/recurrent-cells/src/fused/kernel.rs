@@ -37,7 +37,7 @@ use std::borrow::Cow;
 use std::ops::{Deref, Range};
 use std::sync::Mutex;
 
-use super::gemm::{MatMut, MatRef, matmul, transposed};
+use super::gemm::{MatMut, MatRef, in_pool, matmul, matmul_halves, transposed};
 use super::packed::{PackedRhs, Segment, matmul_segments};
 use super::pieces;
 use super::pool;
@@ -1086,50 +1086,54 @@ impl Problem<'_> {
             self.backward_rows(saved, (dy, dh_n, dc_n), (&mut dxp, &mut dhn))
         };
         let h_prev = &saved.h_prev;
-
-        let mut dx = Vec::new();
-        if input == InputGrad::Compute {
-            dx = vec![0.0; rows * d_input];
-            self.add_input_grad(&mut dx, &dxp, false);
-        }
-        let mut dw_ih = vec![0.0; d_input * gh];
-        matmul(
-            MatMut::new(&mut dw_ih, d_input, gh),
-            MatRef::new(self.x, rows, d_input).t(),
-            MatRef::new(&dxp, rows, gh),
-            false,
-        );
-        let mut dw_hh = vec![0.0; h * gh];
-        if matches!(kind, CellKind::Gru { .. }) {
-            // r's and z's blocks from the shared gradients; the candidate's from `r * h_prev`
-            // (reset before) or from its own hidden-side gradient (reset after).
-            matmul(
-                MatMut::new(&mut dw_hh, h, gh).cols(0, 2 * h),
-                MatRef::new(h_prev, rows, h).t(),
-                MatRef::new(&dxp, rows, gh).cols(0, 2 * h),
-                false,
-            );
-            let (lhs, rhs) = if self.reset_before() {
-                let rh = saved.join(saved.members.iter().map(|p| &p.extra[..]), rows, 1);
-                (rh, MatRef::new(&dxp, rows, gh).cols(2 * h, h))
-            } else {
-                (Cow::Borrowed(&h_prev[..]), MatRef::new(&dhn, rows, h))
-            };
-            matmul(
-                MatMut::new(&mut dw_hh, h, gh).cols(2 * h, h),
-                MatRef::new(&lhs, rows, h).t(),
-                rhs,
-                false,
-            );
-            recycle(lhs);
-        } else {
-            matmul(
-                MatMut::new(&mut dw_hh, h, gh),
-                MatRef::new(h_prev, rows, h).t(),
+        // The weight (and input) gradients: products over every row, each split among
+        // rayon's threads, started from one of its workers (see `in_pool`).
+        let (dx, dw_ih, dw_hh) = in_pool(|| {
+            let mut dx = Vec::new();
+            if input == InputGrad::Compute {
+                dx = vec![0.0; rows * d_input];
+                self.add_input_grad(&mut dx, &dxp, false);
+            }
+            let mut dw_ih = vec![0.0; d_input * gh];
+            matmul_halves(
+                MatMut::new(&mut dw_ih, d_input, gh),
+                MatRef::new(self.x, rows, d_input).t(),
                 MatRef::new(&dxp, rows, gh),
                 false,
             );
-        }
+            let mut dw_hh = vec![0.0; h * gh];
+            if matches!(kind, CellKind::Gru { .. }) {
+                // r's and z's blocks from the shared gradients; the candidate's from `r * h_prev`
+                // (reset before) or from its own hidden-side gradient (reset after).
+                matmul_halves(
+                    MatMut::new(&mut dw_hh, h, gh).cols(0, 2 * h),
+                    MatRef::new(h_prev, rows, h).t(),
+                    MatRef::new(&dxp, rows, gh).cols(0, 2 * h),
+                    false,
+                );
+                let (lhs, rhs) = if self.reset_before() {
+                    let rh = saved.join(saved.members.iter().map(|p| &p.extra[..]), rows, 1);
+                    (rh, MatRef::new(&dxp, rows, gh).cols(2 * h, h))
+                } else {
+                    (Cow::Borrowed(&h_prev[..]), MatRef::new(&dhn, rows, h))
+                };
+                matmul_halves(
+                    MatMut::new(&mut dw_hh, h, gh).cols(2 * h, h),
+                    MatRef::new(&lhs, rows, h).t(),
+                    rhs,
+                    false,
+                );
+                recycle(lhs);
+            } else {
+                matmul_halves(
+                    MatMut::new(&mut dw_hh, h, gh),
+                    MatRef::new(h_prev, rows, h).t(),
+                    MatRef::new(&dxp, rows, gh),
+                    false,
+                );
+            }
+            (dx, dw_ih, dw_hh)
+        });
         let (db_ih, db_hh) = if self.b_ih.is_some() {
             // A team summed its columns step by step; parts of the batch did not (see
             // `backward_rows`): their sums are taken here, in the order one thread adds them.
