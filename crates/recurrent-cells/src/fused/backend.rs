@@ -35,6 +35,7 @@ use super::gemm::in_pool;
 use super::kernel::{CellKind, Dims, Forward, Grads, InputGrad, Problem};
 use super::packed::Segment;
 use super::pieces;
+use super::pool;
 use super::team;
 
 /// What the op needs besides its tensors.
@@ -197,7 +198,7 @@ impl Host {
         let Dims {
             batch, d_hidden: h, ..
         } = self.spec.dims;
-        let mut outputs = vec![0.0; outputs_len];
+        let mut outputs = pool::zeros(outputs_len);
         let mut finals = vec![0.0; finals_len];
         // Each direction's columns of every output row.
         let rows_of = outputs.chunks_exact_mut((dirs * h).max(1));
@@ -358,7 +359,7 @@ impl<B: Backend> Backward<B, 7> for FusedBackward {
         let finals = finals.values();
         let outputs_grad = outputs_grad.take().unwrap_or_else(|| {
             HostTensor::Data(TensorData::new(
-                vec![0.0f32; rows * dirs * h],
+                pool::zeros(rows * dirs * h),
                 [rows * dirs * h],
             ))
         });
@@ -396,7 +397,7 @@ impl<B: Backend> Backward<B, 7> for FusedBackward {
         // cell-free part is zeros.
         let mut parts: [Vec<f32>; 7] = Default::default();
         if input == InputGrad::Defer {
-            let mut dx = vec![0.0; rows * d_input];
+            let mut dx = pool::zeros(rows * d_input);
             // Products split among rayon's threads, started from one of its workers.
             in_pool(|| {
                 for (d, g) in grads_of.iter_mut().enumerate() {

@@ -1091,7 +1091,7 @@ impl Problem<'_> {
         let (dx, dw_ih, dw_hh) = in_pool(|| {
             let mut dx = Vec::new();
             if input == InputGrad::Compute {
-                dx = vec![0.0; rows * d_input];
+                dx = pool::zeros(rows * d_input);
                 self.add_input_grad(&mut dx, &dxp, false);
             }
             let mut dw_ih = vec![0.0; d_input * gh];
