@@ -107,6 +107,38 @@ impl RunDir {
         Ok(Self { root })
     }
 
+    /// Creates a new run directory `parent/name`, or `parent/name-2`, `name-3`, ... when that
+    /// name is taken: the default run names are a task and a timestamp to the second, so two
+    /// runs started in the same second asked for the same one. Each candidate is claimed with
+    /// `create_dir`, which fails on an existing directory, so two processes never share one.
+    ///
+    /// Errors: [`TrainError::Io`] when `parent` or the directory cannot be created,
+    /// [`TrainError::Invalid`] when `name` is empty.
+    pub fn create_unique(parent: impl AsRef<Path>, name: &str) -> Result<Self> {
+        if name.is_empty() {
+            return Err(TrainError::invalid(
+                "run directory",
+                "the run name is empty",
+            ));
+        }
+        let parent = parent.as_ref();
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).map_err(io_error(parent))?;
+        }
+        let mut n = 1;
+        loop {
+            let root = match n {
+                1 => parent.join(name),
+                _ => parent.join(format!("{name}-{n}")),
+            };
+            match std::fs::create_dir(&root) {
+                Ok(()) => return Self::create(&root),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
+                Err(e) => return Err(io_error(&root)(e)),
+            }
+        }
+    }
+
     /// Opens the existing run in `path` to resume it.
     ///
     /// Errors: [`TrainError::NotARunDir`] when `path` does not exist or is not a directory,

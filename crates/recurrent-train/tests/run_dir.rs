@@ -203,3 +203,30 @@ fn history_and_early_stopping_state_saved_in_the_run() {
     assert_eq!(restored.epochs_since(), 1);
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn a_taken_run_name_gets_the_next_free_suffix() {
+    let parent = scratch("unique");
+    let first = RunDir::create_unique(&parent, "tutorial-20261207-044626").unwrap();
+    assert_eq!(first.root(), parent.join("tutorial-20261207-044626"));
+    std::fs::write(first.root().join("config.toml"), "task = \"tutorial\"").unwrap();
+    // A second run in the same second, and a third: fresh directories beside it, the first
+    // left as it was.
+    let second = RunDir::create_unique(&parent, "tutorial-20261207-044626").unwrap();
+    let third = RunDir::create_unique(&parent, "tutorial-20261207-044626").unwrap();
+    assert_eq!(second.root(), parent.join("tutorial-20261207-044626-2"));
+    assert_eq!(third.root(), parent.join("tutorial-20261207-044626-3"));
+    for run in [&second, &third] {
+        assert!(run.checkpoints_dir().is_dir());
+        assert!(!run.config_path().exists());
+    }
+    assert_eq!(
+        std::fs::read_to_string(first.config_path()).unwrap(),
+        "task = \"tutorial\""
+    );
+    assert!(matches!(
+        RunDir::create_unique(&parent, ""),
+        Err(TrainError::Invalid { .. })
+    ));
+    std::fs::remove_dir_all(&parent).unwrap();
+}

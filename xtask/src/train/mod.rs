@@ -245,11 +245,21 @@ impl TaskCtx {
     }
 }
 
-fn out_dir(out: Option<&Path>, task: &str) -> PathBuf {
-    out.map(Path::to_path_buf).unwrap_or_else(|| {
-        let now: chrono::DateTime<chrono::Utc> = std::time::SystemTime::now().into();
-        let stamp = now.format("%Y%m%d-%H%M%S");
-        PathBuf::from("runs").join(format!("{task}-{stamp}"))
+/// The new run's directory: `--out`, or `runs/<task>-<timestamp>` (with a `-2`, `-3`, ...
+/// suffix when a run started in the same second took that name). Also whether this call
+/// created it.
+fn new_run_dir(out: Option<&Path>, task: &str) -> Result<(RunDir, bool)> {
+    Ok(match out {
+        Some(path) => {
+            let created = !path.exists();
+            (RunDir::create(path)?, created)
+        }
+        None => {
+            let now: chrono::DateTime<chrono::Utc> = std::time::SystemTime::now().into();
+            let stamp = now.format("%Y%m%d-%H%M%S");
+            let run = RunDir::create_unique("runs", &format!("{task}-{stamp}"))?;
+            (run, true)
+        }
     })
 }
 
@@ -290,11 +300,7 @@ pub fn run(task: Option<Task>, common: Common) -> Result<()> {
     let resume = common.resume.is_some();
     let (run_dir, created) = match &common.resume {
         Some(dir) => (RunDir::open(dir)?, false),
-        None => {
-            let path = out_dir(common.out.as_deref(), &name);
-            let created = !path.exists();
-            (RunDir::create(&path)?, created)
-        }
+        None => new_run_dir(common.out.as_deref(), &name)?,
     };
     let default_run = task.is_none() && saved.is_none();
     let ctx = TaskCtx {
