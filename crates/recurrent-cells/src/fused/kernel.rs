@@ -576,7 +576,14 @@ impl Problem<'_> {
         // The members write their columns of the outputs (and of the saved previous states)
         // into the joined matrices in place.
         let own_rows = if output.is_some() { 0 } else { rows };
-        let mut packed = pool::take((own_rows + 2 * batch) * h);
+        // With the outputs, the pack leaves as the backend's tensor: filled on rayon's threads
+        // (see `pool::zeros`) rather than cleared on this one while the team waits.
+        let pack_len = (own_rows + 2 * batch) * h;
+        let mut packed = if own_rows > 0 {
+            pool::zeros(pack_len)
+        } else {
+            pool::take(pack_len)
+        };
         let mut h_prev = if save {
             pool::take(rows * h)
         } else {
@@ -800,10 +807,16 @@ impl Problem<'_> {
         // Every element of these is written before it is read (padding is never read).
         let kept_steps = if save { seq } else { 1 };
         let mut gates = vec![0.0; batch * gw];
-        let mut extra = if matches!(kind, CellKind::Rnn { .. }) {
-            Vec::new()
-        } else {
+        // (Without `save`, only GRU reset-after reads it back: `h W_hn + b_hn` within a step.)
+        let needs_extra = match kind {
+            CellKind::Rnn { .. } => false,
+            CellKind::Gru { reset_after: true } => true,
+            CellKind::Lstm | CellKind::Gru { .. } => save,
+        };
+        let mut extra = if needs_extra {
             pool::take(kept_steps * batch * w)
+        } else {
+            Vec::new()
         };
         // LSTM: this step's tanh(c_t).
         let mut tanh_c = vec![0.0; if kind.has_cell() { batch * w } else { 0 }];
@@ -928,7 +941,9 @@ impl Problem<'_> {
                                             },
                                         );
                                         let cb = &mut c[b * w..][..w];
-                                        extra[slot(b) * w..][..w].copy_from_slice(cb);
+                                        if save {
+                                            extra[slot(b) * w..][..w].copy_from_slice(cb);
+                                        }
                                         let tc = &mut tanh_c[b * w..][..w];
                                         for j in 0..w {
                                             cb[j] = gf[j] * cb[j] + gi[j] * gg[j];
@@ -999,7 +1014,9 @@ impl Problem<'_> {
                             );
                             add3(n, &xs_row[2 * w..], &bias[2 * w..gw], &hp_n[b * w..][..w]);
                             tanh_in_place(n);
-                            extra[slot(b) * w..][..w].copy_from_slice(&own_rh[b * w..][..w]);
+                            if save {
+                                extra[slot(b) * w..][..w].copy_from_slice(&own_rh[b * w..][..w]);
+                            }
                             gru_update([r, z, n], own_b, next_b, out);
                         }
                     },

@@ -420,9 +420,10 @@ fn block<S: pulp::Simd, const R: usize, const V: usize>(
     let mut sums = [[zero; V]; R];
     // Every access to `sums` has a fixed shape, in loops without calls, so that they stay in
     // registers: a slice of them with a variable length, or a loop that is not unrolled,
-    // keeps them in memory, stored after every FMA. Partial rows pass through `spare`.
-    let mut spare = [[0.0f32; NR]; R];
+    // keeps them in memory, stored after every FMA. Partial rows pass through `spare`, made
+    // only where needed (the workers' `memset` of it for every block: 2% of their samples).
     if carry {
+        let mut spare = [[0.0f32; NR]; R];
         for (values, row) in spare.iter_mut().zip(dst.iter()) {
             values[..cols].copy_from_slice(&row[start..start + cols]);
         }
@@ -515,6 +516,7 @@ fn block<S: pulp::Simd, const R: usize, const V: usize>(
             }
         }
     } else {
+        let mut spare = [[0.0f32; NR]; R];
         for r in 0..R {
             let (out, _) = S::as_mut_simd_f32s(&mut spare[r]);
             for v in 0..V {
