@@ -203,9 +203,9 @@ impl Host {
         // Each direction's columns of every output row.
         let rows_of = outputs.chunks_exact_mut((dirs * h).max(1));
         let columns = pieces::handout(pieces::deal(rows_of, &vec![h; dirs], 1));
-        let forwards = each_direction(dirs, |d| {
+        let forwards = each_direction(dirs, |d, beside| {
             self.problem(d)
-                .forward_into(save, pieces::take(&columns, d))
+                .forward_into(save, pieces::take(&columns, d), beside)
         });
         for (d, forward) in forwards.iter().enumerate() {
             // h_n, then c_n: part k of direction d at (k * dirs + d) * batch * h.
@@ -222,14 +222,14 @@ impl Host {
     }
 }
 
-/// `work(d)` for every direction `d`: two at once, each on one of rayon's threads, when there
-/// are two threads and this is not one of them; otherwise in turn.
-fn each_direction<T: Send>(dirs: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
+/// `work(d, beside)` for every direction `d`: two at once, each on one of rayon's threads
+/// (`beside` true), when there are two threads and this is not one of them; otherwise in turn.
+fn each_direction<T: Send>(dirs: usize, work: impl Fn(usize, bool) -> T + Sync) -> Vec<T> {
     if dirs == 2 && team::threads() >= 2 {
-        let (a, b) = rayon::join(|| work(0), || work(1));
+        let (a, b) = rayon::join(|| work(0, true), || work(1, true));
         vec![a, b]
     } else {
-        (0..dirs).map(work).collect()
+        (0..dirs).map(|d| work(d, false)).collect()
     }
 }
 
@@ -391,7 +391,7 @@ impl<B: Backend> Backward<B, 7> for FusedBackward {
             host.problem(d)
                 .backward(pieces::take(&forwards, d), dy_d, dh_n, dc_n, input)
         };
-        let mut grads_of: Vec<Grads> = each_direction(dirs, backward);
+        let mut grads_of: Vec<Grads> = each_direction(dirs, |d, _| backward(d));
         let gh = spec.kind.n_gates() * h;
         // The directions' gradients stacked, moved rather than copied; a bias-free or
         // cell-free part is zeros.
