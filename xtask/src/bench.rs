@@ -62,6 +62,17 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         return Ok(());
     }
     let root = crate::root();
+    let markdown = if args.out.is_absolute() {
+        args.out.clone()
+    } else {
+        root.join(&args.out)
+    };
+    // The report's folder, made before the runs: a path that cannot be written fails now,
+    // not after the quarter of an hour the runs take.
+    if let Some(folder) = markdown.parent() {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("creating the report's folder {}", folder.display()))?;
+    }
     let shapes = args
         .configs
         .iter()
@@ -128,11 +139,6 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 .map_or("not measured".into(), |t| format!("{t:.0} MiB"))
         );
     }
-    let markdown = if args.out.is_absolute() {
-        args.out.clone()
-    } else {
-        root.join(&args.out)
-    };
     let chart = markdown.with_extension("png");
     let context = ReportContext {
         command: format!(
@@ -145,9 +151,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         torch,
         sgemm_gflops: Some(sgemm),
     };
-    bench::write_report(&rows, memory.as_ref(), &context, &markdown, &chart)?;
+    let drawn = bench::write_report(&rows, memory.as_ref(), &context, &markdown, &chart)?;
     println!("\n{}", bench::table(&rows));
-    println!("wrote {} and {}", markdown.display(), chart.display());
+    if drawn {
+        println!("wrote {} and {}", markdown.display(), chart.display());
+    } else {
+        println!("wrote {} (no ratio to chart)", markdown.display());
+    }
     Ok(())
 }
 

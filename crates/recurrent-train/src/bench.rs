@@ -669,14 +669,24 @@ pub fn machine_description() -> String {
 }
 
 /// Writes the Markdown report `markdown` (table, geometric means, context) and the bar chart
-/// `chart` (PNG, speed relative to PyTorch, or to the composite path without PyTorch).
+/// `chart` (PNG, speed relative to PyTorch, or to the composite path without PyTorch), making
+/// their folders as needed. Returns whether the chart was drawn: a run with neither PyTorch
+/// nor the composite path has no ratio to draw, and its report links no chart.
 pub fn write_report(
     rows: &[BenchRow],
     memory: Option<&PeakMemory>,
     context: &ReportContext,
     markdown: &Path,
     chart: &Path,
-) -> Result<()> {
+) -> Result<bool> {
+    for path in [markdown, chart] {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| TrainError::Io {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+    }
     let vs_torch = rows.iter().any(|r| r.torch_ms.is_some());
     let mut text = String::from("# Benchmarks: recurrent layers on the CPU\n\n");
     text.push_str(
@@ -721,12 +731,6 @@ SGEMM peak of this machine (a {SGEMM_SIZE}x{SGEMM_SIZE}x{SGEMM_SIZE} f32 product
             m.ours_mib
         ));
     }
-    let chart_name = chart
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    text.push_str(&format!(
-        "\n![speed relative to the baseline]({chart_name})\n"
-    ));
     let bars: Vec<(String, f64)> = rows
         .iter()
         .filter_map(|r| {
@@ -743,27 +747,72 @@ SGEMM peak of this machine (a {SGEMM_SIZE}x{SGEMM_SIZE}x{SGEMM_SIZE} f32 product
             Some((format!("{} {} {mode}", r.shape, r.cell.name()), ratio))
         })
         .collect();
-    if !bars.is_empty() {
+    let drawn = !bars.is_empty();
+    if drawn {
         let title = if vs_torch {
             "Speed relative to PyTorch (CPU; above 1 = faster)"
         } else {
             "Fused kernels relative to the composite path"
         };
         crate::plot::bars(chart, title, "speed ratio", &bars, Some(1.0))?;
-    }
-    if let Some(parent) = markdown.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| TrainError::Io {
-            path: parent.to_path_buf(),
-            source,
-        })?;
+        let chart_name = chart
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        text.push_str(&format!(
+            "\n![speed relative to the baseline]({chart_name})\n"
+        ));
     }
     recurrent_cells::write_atomic(markdown, text.as_bytes())
-        .map_err(|e| TrainError::invalid("report", format!("{}: {e}", markdown.display())))
+        .map_err(|e| TrainError::invalid("report", format!("{}: {e}", markdown.display())))?;
+    Ok(drawn)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(torch_ms: Option<f64>) -> BenchRow {
+        BenchRow {
+            shape: 'A',
+            cell: BenchCell::Lstm,
+            mode: BenchMode::Fwd,
+            ours_ms: 2.0,
+            composite_ms: None,
+            torch_ms,
+            gflop: 1.0,
+        }
+    }
+
+    fn context() -> ReportContext {
+        ReportContext {
+            command: "cargo xtask bench".into(),
+            machine: "test".into(),
+            commit: "0000000".into(),
+            backend: "flex".into(),
+            torch: "test".into(),
+            sgemm_gflops: None,
+        }
+    }
+
+    #[test]
+    fn a_report_makes_its_folders_and_links_a_chart_only_when_it_drew_one() {
+        let dir = std::env::temp_dir().join(format!("recurrent-report-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        // Folders that do not exist yet, the chart's in another one.
+        let (md, png) = (dir.join("a/b/report.md"), dir.join("c/report.png"));
+        let drawn = write_report(&[row(Some(3.0))], None, &context(), &md, &png).unwrap();
+        assert!(drawn && png.is_file(), "the chart is drawn");
+        let text = std::fs::read_to_string(&md).unwrap();
+        assert!(text.contains("| 1.50x |"), "{text}");
+        assert!(text.contains("](report.png)"), "{text}");
+        // No PyTorch and no composite times: no ratio, no chart, no link to one.
+        let (md, png) = (dir.join("d/report.md"), dir.join("d/report.png"));
+        let drawn = write_report(&[row(None)], None, &context(), &md, &png).unwrap();
+        assert!(!drawn && !png.exists());
+        let text = std::fs::read_to_string(&md).unwrap();
+        assert!(!text.contains("report.png"), "{text}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn the_least_of_two_optional_times_ignores_a_missing_one() {

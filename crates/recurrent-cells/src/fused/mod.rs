@@ -31,6 +31,12 @@
 //! layer-normalised LSTM. [`set_enabled`] (or `RECURRENT_FUSED=0` in the environment) turns the
 //! fused path off, for comparisons and benchmarks.
 
+// Built without a CPU backend feature, the dispatch `#[backend_extension]` generates has no
+// arm that reads the op's arguments.
+#[cfg_attr(
+    not(any(feature = "flex", feature = "ndarray")),
+    allow(unused_variables)
+)]
 mod backend;
 mod gemm;
 #[cfg(feature = "wgpu")]
