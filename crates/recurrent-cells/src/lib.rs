@@ -37,7 +37,8 @@
 //! arithmetic. The crate never picks a backend: tensors live on whatever [`burn::tensor::Device`]
 //! the caller builds the layer on.
 #![deny(missing_docs)]
-// The fused kernels' GEMM wrapper (`fused/gemm.rs`) is the one module allowed `unsafe`.
+// Two small modules of the fused kernels allow `unsafe`: the GEMM wrapper (`fused/gemm.rs`) and
+// the allocation controller of pooled tensor buffers (`fused/pooled.rs`).
 #![deny(unsafe_code)]
 
 mod activation;

@@ -36,6 +36,7 @@ use super::kernel::{CellKind, Dims, Forward, Grads, InputGrad, Problem};
 use super::packed::Segment;
 use super::pieces;
 use super::pool;
+use super::pooled;
 use super::team;
 
 /// What the op needs besides its tensors.
@@ -198,25 +199,28 @@ impl Host {
         let Dims {
             batch, d_hidden: h, ..
         } = self.spec.dims;
-        let mut outputs = pool::zeros(outputs_len);
+        // Every value is written below (padding's as zeros): a buffer as the pool has it, which
+        // goes back there when the backend drops the outputs (see `pooled`).
+        let mut outputs = pool::take(outputs_len);
         let mut finals = vec![0.0; finals_len];
         // Each direction's columns of every output row.
         let rows_of = outputs.chunks_exact_mut((dirs * h).max(1));
         let columns = pieces::handout(pieces::deal(rows_of, &vec![h; dirs], 1));
-        let forwards = each_direction(dirs, |d, beside| {
+        let mut forwards = each_direction(dirs, |d, beside| {
             self.problem(d)
                 .forward_into(save, pieces::take(&columns, d), beside)
         });
-        for (d, forward) in forwards.iter().enumerate() {
+        for (d, forward) in forwards.iter_mut().enumerate() {
             // h_n, then c_n: part k of direction d at (k * dirs + d) * batch * h.
             for k in 0..2 {
                 finals[(k * dirs + d) * batch * h..][..batch * h]
                     .copy_from_slice(&forward.packed[k * batch * h..][..batch * h]);
             }
+            pool::give(std::mem::take(&mut forward.packed));
         }
         (
             forwards,
-            TensorData::new(outputs, [outputs_len]),
+            pooled::tensor_data(outputs, &[outputs_len]),
             TensorData::new(finals, [finals_len]),
         )
     }

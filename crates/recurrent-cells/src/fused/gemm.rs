@@ -1,8 +1,9 @@
 //! Matrix products on host slices through the `gemm` crate (the GEMM burn-flex uses).
 //!
-//! This is the crate's only `unsafe` code: `gemm::gemm` takes raw pointers and strides. Every
-//! call goes through [`matmul`], which checks the shapes agree and that every element each view
-//! can address lies inside its slice before handing the pointers over.
+//! This is one of the crate's two modules of `unsafe` code (with [`super::pooled`]):
+//! `gemm::gemm` takes raw pointers and strides. Every call goes through [`matmul`], which
+//! checks the shapes agree and that every element each view can address lies inside its slice
+//! before handing the pointers over.
 #![allow(unsafe_code)]
 
 use super::pool;

@@ -45,6 +45,7 @@ mod kernel;
 mod packed;
 mod pieces;
 mod pool;
+mod pooled;
 mod simd;
 mod team;
 
