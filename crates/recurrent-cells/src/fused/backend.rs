@@ -190,9 +190,16 @@ impl Host {
             let mut forward = self.problem(0).forward(save);
             let mut outputs = std::mem::take(&mut forward.packed);
             let finals = outputs.split_off(outputs_len);
+            // In inference the pack came from the pool, and goes back there (see
+            // `Problem::forward`'s pack and `pooled`).
+            let outputs = if save {
+                TensorData::new(outputs, [outputs_len])
+            } else {
+                pooled::tensor_data(outputs, &[outputs_len])
+            };
             return (
                 vec![forward],
-                TensorData::new(outputs, [outputs_len]),
+                outputs,
                 TensorData::new(finals, [finals_len]),
             );
         }
