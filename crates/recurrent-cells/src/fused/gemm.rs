@@ -119,11 +119,48 @@ impl<'a> MatMut<'a> {
 }
 
 /// `dst = a b` (or `dst += a b` when `accumulate`), for `a: m x k`, `b: k x n`, `dst: m x n`.
+/// A large product splits among rayon's threads (see [`Threads`]).
 ///
 /// # Panics
 ///
 /// When the shapes disagree or a view reaches outside its slice.
 pub(crate) fn matmul(dst: MatMut<'_>, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool) {
+    matmul_on(Threads::Pool, dst, a, b, accumulate);
+}
+
+/// Where a product runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Threads {
+    /// A large product splits among rayon's threads (from [`PARALLEL_MACS`]).
+    Pool,
+    /// On the calling thread alone: the other threads have work of their own (a
+    /// bidirectional layer's other direction), and a product split with them would wait for
+    /// its pieces until they get round to them.
+    Caller,
+}
+
+impl Threads {
+    /// [`Threads::Caller`] on one of rayon's workers (the caller is one of several tasks
+    /// that share the pool, as [`super::team::threads`] counts them), [`Threads::Pool`]
+    /// otherwise.
+    pub(crate) fn here() -> Self {
+        if rayon::current_thread_index().is_some() {
+            Self::Caller
+        } else {
+            Self::Pool
+        }
+    }
+}
+
+/// [`matmul`] on `threads`. How the product is split does not change its bits: every
+/// element sums its `k` products in one thread, in the same order.
+pub(crate) fn matmul_on(
+    threads: Threads,
+    dst: MatMut<'_>,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    accumulate: bool,
+) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(b.rows, k, "matmul: inner dimensions {k} and {}", b.rows);
     assert_eq!((dst.rows, dst.cols), (m, n), "matmul: destination shape");
@@ -176,7 +213,10 @@ pub(crate) fn matmul(dst: MatMut<'_>, a: MatRef<'_>, b: MatRef<'_>, accumulate: 
             false,
             false,
             false,
-            parallelism(m, n, k),
+            match threads {
+                Threads::Pool => parallelism(m, n, k),
+                Threads::Caller => gemm::Parallelism::None,
+            },
         );
     }
 }
@@ -192,15 +232,22 @@ const HALVES_MIN_K: usize = 1024;
 /// gradients have few of those: `dW_hh` of a config-B RNN (`256 x 6400 x 256`) ran no faster
 /// on two threads than on one (138 against 144 GFLOP/s). Each half runs on one thread at the
 /// speed of one. The cut does not depend on the number of threads, so neither do the sums'
-/// bits.
+/// bits: on [`Threads::Caller`] the halves run one after the other on the calling thread,
+/// cut and added the same way.
 ///
 /// # Panics
 ///
 /// When the shapes disagree or a view reaches outside its slice.
-pub(crate) fn matmul_halves(dst: MatMut<'_>, a: MatRef<'_>, b: MatRef<'_>, accumulate: bool) {
+pub(crate) fn matmul_halves(
+    threads: Threads,
+    dst: MatMut<'_>,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    accumulate: bool,
+) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if k < HALVES_MIN_K || m * n * k < PARALLEL_MACS || m == 0 || n == 0 {
-        matmul(dst, a, b, accumulate);
+        matmul_on(threads, dst, a, b, accumulate);
         return;
     }
     assert_eq!(b.rows, k, "matmul: inner dimensions {k} and {}", b.rows);
@@ -213,27 +260,35 @@ pub(crate) fn matmul_halves(dst: MatMut<'_>, a: MatRef<'_>, b: MatRef<'_>, accum
         cols,
         rs,
     } = dst;
-    rayon::join(
-        || {
-            let first = MatMut {
-                data: &mut *data,
-                offset,
-                rows,
-                cols,
-                rs,
-            };
-            matmul(first, a.cols(0, half), b.rows(0, half), accumulate);
-        },
-        || {
-            let second = MatMut::new(&mut second, m, n);
-            matmul(
-                second,
-                a.cols(half, k - half),
-                b.rows(half, k - half),
-                false,
-            );
-        },
-    );
+    let mut first_half = || {
+        let first = MatMut {
+            data: &mut *data,
+            offset,
+            rows,
+            cols,
+            rs,
+        };
+        matmul_on(threads, first, a.cols(0, half), b.rows(0, half), accumulate);
+    };
+    let mut second_half = || {
+        let second = MatMut::new(&mut second, m, n);
+        matmul_on(
+            threads,
+            second,
+            a.cols(half, k - half),
+            b.rows(half, k - half),
+            false,
+        );
+    };
+    match threads {
+        Threads::Pool => {
+            rayon::join(first_half, second_half);
+        }
+        Threads::Caller => {
+            first_half();
+            second_half();
+        }
+    }
     for (i, add) in second.chunks_exact(n).enumerate() {
         let row = &mut data[offset + i * rs..][..n];
         for (d, v) in row.iter_mut().zip(add) {
@@ -370,14 +425,16 @@ mod tests {
         let b = values(k * n, 4);
         let a: Vec<f32> = (0..m * k).map(|i| a_t[(i % k) * m + i / k]).collect();
         let expected = naive(&a, &b, m, k, n);
-        let run = |accumulate: bool, out: &mut Vec<f32>| {
+        let run_on = |threads: Threads, accumulate: bool, out: &mut Vec<f32>| {
             matmul_halves(
+                threads,
                 MatMut::new(out, m, n + 5).cols(2, n),
                 MatRef::new(&a_t, k, m).t(),
                 MatRef::new(&b, k, n),
                 accumulate,
             );
         };
+        let run = |accumulate: bool, out: &mut Vec<f32>| run_on(Threads::Pool, accumulate, out);
         let mut out = vec![3.0; m * (n + 5)];
         run(false, &mut out);
         for i in 0..m {
@@ -404,6 +461,10 @@ mod tests {
             .expect("a one-thread pool");
         pool.install(|| run(false, &mut alone));
         assert_eq!(alone, once);
+        // And on the calling thread alone, the halves one after the other.
+        let mut caller = vec![3.0; m * (n + 5)];
+        run_on(Threads::Caller, false, &mut caller);
+        assert_eq!(caller, once);
     }
 
     #[test]
