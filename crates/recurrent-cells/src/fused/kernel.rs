@@ -2220,9 +2220,24 @@ mod tests {
 
     #[test]
     fn an_rnn_projected_ahead_computes_what_a_team_computes() {
-        // One thread projects every step's input as one `gemm` product (`projects_ahead`), a
-        // team step by step: the same bits, also where `gemm` runs its general blocked path
-        // (more than 64 rows and columns) and at the widest input it is used for.
+        // What `projects_ahead` reads of a problem: its cell and sizes.
+        let shape_of = |kind, dims| Problem {
+            kind,
+            dims,
+            x: &[],
+            w_ih: &[],
+            w_hh: &[],
+            b_ih: None,
+            b_hh: None,
+            h0: &[],
+            c0: &[],
+            lengths: None,
+            reverse: false,
+            batch_major: false,
+        };
+        // One thread projects every step's input as one `gemm` product, a team step by step:
+        // the same bits, also where `gemm` runs its general blocked path (more than 64 rows
+        // and columns) and at the widest input it is used for.
         for d_input in [300, PROJECT_AHEAD_MAX_INPUT] {
             let dims = Dims {
                 seq: 9,
@@ -2231,21 +2246,7 @@ mod tests {
                 d_hidden: 80,
             };
             for kind in [CellKind::Rnn { relu: false }, CellKind::Rnn { relu: true }] {
-                let problem_of = |dims| Problem {
-                    kind,
-                    dims,
-                    x: &[],
-                    w_ih: &[],
-                    w_hh: &[],
-                    b_ih: None,
-                    b_hh: None,
-                    h0: &[],
-                    c0: &[],
-                    lengths: None,
-                    reverse: false,
-                    batch_major: false,
-                };
-                assert!(problem_of(dims).projects_ahead(), "{d_input} inputs");
+                assert!(shape_of(kind, dims).projects_ahead(), "{d_input} inputs");
                 teams_agree(kind, dims, None, false);
                 teams_agree(
                     kind,
@@ -2262,27 +2263,13 @@ mod tests {
             d_input: PROJECT_AHEAD_MAX_INPUT + 1,
             d_hidden: 80,
         };
-        let problem = |kind, dims| Problem {
-            kind,
-            dims,
-            x: &[],
-            w_ih: &[],
-            w_hh: &[],
-            b_ih: None,
-            b_hh: None,
-            h0: &[],
-            c0: &[],
-            lengths: None,
-            reverse: false,
-            batch_major: false,
-        };
-        assert!(!problem(CellKind::Rnn { relu: false }, wide).projects_ahead());
+        assert!(!shape_of(CellKind::Rnn { relu: false }, wide).projects_ahead());
         let narrow = Dims {
             d_input: 300,
             ..wide
         };
-        assert!(!problem(CellKind::Lstm, narrow).projects_ahead());
-        assert!(!problem(CellKind::Gru { reset_after: true }, narrow).projects_ahead());
+        assert!(!shape_of(CellKind::Lstm, narrow).projects_ahead());
+        assert!(!shape_of(CellKind::Gru { reset_after: true }, narrow).projects_ahead());
     }
 
     #[test]
